@@ -1,0 +1,20 @@
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { isUniqueViolation } from '@emporium/database';
+import { UnitOfWork, type CommandResult } from '@emporium/messaging';
+import { Product } from '../../domain/product.entity.js';
+import { DuplicateSku } from '../../domain/product.errors.js';
+import { CreateProduct } from './create-product.command.js';
+
+@CommandHandler(CreateProduct)
+export class CreateProductHandler implements ICommandHandler<CreateProduct> {
+  constructor(private readonly uow: UnitOfWork) {}
+
+  async execute({ context, product }: CreateProduct): Promise<CommandResult> {
+    try {
+      return await this.uow.execute(context, async () => new Product({ id: crypto.randomUUID(), ...product }));
+    } catch (error) {
+      if (isUniqueViolation(error, 'products_sku_key')) throw new DuplicateSku(product.sku);
+      throw error;
+    }
+  }
+}

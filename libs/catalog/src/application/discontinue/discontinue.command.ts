@@ -1,0 +1,12 @@
+import { Command } from '@nestjs/cqrs';
+import type { CommandContext, CommandResult } from '@emporium/messaging';
+
+export class Discontinue extends Command<CommandResult> {
+  constructor(
+    readonly context: CommandContext,
+    readonly productId: string,
+    readonly expectedVersion?: number,
+  ) {
+    super();
+  }
+}

@@ -1,0 +1,13 @@
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { UnitOfWork, type CommandResult } from '@emporium/messaging';
+import { changeProduct } from '../product-change.js';
+import { UpdateProduct } from './update-product.command.js';
+
+@CommandHandler(UpdateProduct)
+export class UpdateProductHandler implements ICommandHandler<UpdateProduct> {
+  constructor(private readonly uow: UnitOfWork) {}
+
+  execute({ context, productId, changes, expectedVersion }: UpdateProduct): Promise<CommandResult> {
+    return changeProduct(this.uow, context, productId, expectedVersion, (p) => p.update(changes));
+  }
+}

@@ -1,0 +1,160 @@
+import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { CatalogEvents, type ProductSnapshotV1 } from '@emporium/contracts';
+import { AggregateRoot } from '@emporium/messaging';
+import { InsufficientStock, InvalidProduct, ProductDiscontinued } from './product.errors.js';
+
+export type ProductStatus = 'active' | 'discontinued';
+
+export interface NewProduct {
+  id: string;
+  sku: string;
+  name: string;
+  description: string;
+  category: string;
+  priceCents: number;
+  currency: string;
+  stock: number;
+}
+
+export const MAX_PRICE_CENTS = 100_000_000;
+export const MAX_STOCK = 1_000_000_000;
+
+function assertPrice(priceCents: number): void {
+  if (!Number.isSafeInteger(priceCents) || priceCents < 0 || priceCents > MAX_PRICE_CENTS) {
+    throw new InvalidProduct(`priceCents must be an integer from 0 to ${MAX_PRICE_CENTS}`);
+  }
+}
+
+function assertQuantity(quantity: number, what: string): void {
+  if (!Number.isSafeInteger(quantity) || quantity <= 0) throw new InvalidProduct(`${what} must be a positive integer`);
+}
+
+/** The catalog's aggregate: what is sold, at what price, and how many are left to reserve. */
+@Entity({ tableName: 'products' })
+export class Product extends AggregateRoot {
+  @PrimaryKey({ type: 'uuid' })
+  readonly id!: string;
+
+  @Property({ type: 'string', length: 64 })
+  readonly sku!: string;
+
+  @Property({ type: 'string', length: 200 })
+  name!: string;
+
+  @Property({ type: 'text' })
+  description!: string;
+
+  @Property({ type: 'string', length: 64 })
+  category!: string;
+
+  @Property({ type: 'integer' })
+  priceCents!: number;
+
+  @Property({ type: 'character', length: 3 })
+  readonly currency!: string;
+
+  @Property({ type: 'integer' })
+  stock!: number;
+
+  @Property({ type: 'string', length: 16 })
+  status!: ProductStatus;
+
+  @Property({ type: 'datetime' })
+  readonly createdAt!: Date;
+
+  @Property({ type: 'datetime' })
+  updatedAt!: Date;
+
+  @Property({ type: 'integer', version: true })
+  version!: number;
+
+  constructor(props: NewProduct) {
+    super();
+    // MikroORM instantiates entities without arguments while it discovers metadata.
+    if (props === undefined) return;
+    assertPrice(props.priceCents);
+    if (!Number.isSafeInteger(props.stock) || props.stock < 0 || props.stock > MAX_STOCK) {
+      throw new InvalidProduct(`stock must be an integer from 0 to ${MAX_STOCK}`);
+    }
+    const now = new Date();
+    Object.assign(this, { ...props, status: 'active', createdAt: now, updatedAt: now });
+    this.record(CatalogEvents.ProductCreated, this.snapshot());
+  }
+
+  update(changes: Partial<Pick<Product, 'name' | 'description' | 'category'>>): void {
+    this.assertActive();
+    if (changes.name !== undefined) this.name = changes.name;
+    if (changes.description !== undefined) this.description = changes.description;
+    if (changes.category !== undefined) this.category = changes.category;
+    this.touch();
+    this.record(CatalogEvents.ProductUpdated, { name: this.name, description: this.description, category: this.category });
+  }
+
+  changePrice(priceCents: number): void {
+    this.assertActive();
+    assertPrice(priceCents);
+    const previousPriceCents = this.priceCents;
+    this.priceCents = priceCents;
+    this.touch();
+    this.record(CatalogEvents.PriceChanged, { priceCents, previousPriceCents, currency: this.currency });
+  }
+
+  restock(quantity: number): void {
+    this.assertActive();
+    assertQuantity(quantity, 'quantity');
+    if (this.stock + quantity > MAX_STOCK) throw new InvalidProduct(`stock cannot exceed ${MAX_STOCK}`);
+    this.stock += quantity;
+    this.touch();
+    this.record(CatalogEvents.Restocked, { quantity, stock: this.stock });
+  }
+
+  discontinue(): void {
+    this.assertActive();
+    this.status = 'discontinued';
+    this.touch();
+    this.record(CatalogEvents.Discontinued, {});
+  }
+
+  /** Takes stock for an order. Callers check every line first, so a shortage reports them all. */
+  reserve(orderId: string, quantity: number): void {
+    this.assertActive();
+    assertQuantity(quantity, 'quantity');
+    if (quantity > this.stock) throw new InsufficientStock(this.id, quantity, this.stock);
+    this.stock -= quantity;
+    this.touch();
+    this.record(CatalogEvents.StockReserved, { orderId, quantity, stock: this.stock });
+  }
+
+  /** Gives back what an order reserved; allowed after discontinuation (the units still exist). */
+  release(orderId: string, quantity: number): void {
+    assertQuantity(quantity, 'quantity');
+    this.stock += quantity;
+    this.touch();
+    this.record(CatalogEvents.StockReleased, { orderId, quantity, stock: this.stock });
+  }
+
+  get isActive(): boolean {
+    return this.status === 'active';
+  }
+
+  private assertActive(): void {
+    if (!this.isActive) throw new ProductDiscontinued(this.id);
+  }
+
+  private touch(): void {
+    this.updatedAt = new Date();
+  }
+
+  private snapshot(): ProductSnapshotV1 {
+    return {
+      sku: this.sku,
+      name: this.name,
+      description: this.description,
+      category: this.category,
+      priceCents: this.priceCents,
+      currency: this.currency,
+      stock: this.stock,
+      status: this.status,
+    };
+  }
+}

@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import { environmentSchema, type Environment } from './config.schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Development defaults point at the services a developer machine runs locally. */
+const DEVELOPMENT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/emporium';
+const DEVELOPMENT_AMQP_URL = 'amqp://127.0.0.1:5672';
+
+/**
+ * The typed, validated configuration. It is also the DI token: inject `AppConfig` anywhere.
+ * Nothing else in the code base reads `process.env`.
+ */
+export class AppConfig {
+  readonly env!: Environment['NODE_ENV'];
+  readonly host!: string;
+  readonly port!: number;
+  readonly projectorPort!: number;
+  readonly logLevel!: Environment['LOG_LEVEL'];
+  readonly database!: { url: string; poolMax: number };
+  readonly amqp!: {
+    url: string;
+    exchange: string;
+    queuePrefix: string;
+    prefetch: number;
+    retryDelaysMs: number[];
+  };
+  readonly relay!: { enabled: boolean; batchSize: number; sweepIntervalMs: number };
+  readonly jwt!: { secret: string; ephemeral: boolean; issuer: string; audience: string; ttlSeconds: number };
+  readonly admin!: { email: string; password: string } | undefined;
+  readonly passwordScryptCost!: number;
+  readonly readYourWritesTimeoutMs!: number;
+  readonly commandMaxRetries!: number;
+  readonly health!: { timeoutMs: number; outboxMaxAgeMs: number; projectionMaxLag: number; dlqMaxDepth: number };
+  readonly shutdownGraceMs!: number;
+  /** Problems that did not stop start-up but an operator should see (e.g. an ephemeral JWT key). */
+  readonly warnings!: string[];
+
+  private constructor(values: Omit<AppConfig, never>) {
+    Object.assign(this, values);
+  }
+
+  static fromEnvironment(source: Record<string, string | undefined>): AppConfig {
+    const parsed = environmentSchema.safeParse(source);
+    if (!parsed.success) {
+      throw new ConfigError(
+        parsed.error.issues.map((issue) => {
+          const name = issue.path.join('.') || '(environment)';
+          const raw = typeof issue.path[0] === 'string' ? source[issue.path[0]] : undefined;
+          const shown = raw === undefined || /SECRET|PASSWORD/.test(name) ? '' : ` (got "${raw}")`;
+          return `${name}: ${issue.message}${shown}`;
+        }),
+      );
+    }
+    const e = parsed.data;
+    const warnings: string[] = [];
+    let secret = e.JWT_SECRET;
+    if (secret === undefined) {
+      secret = randomBytes(48).toString('base64url');
+      warnings.push('JWT_SECRET is not set: using an ephemeral signing key; tokens die with this process');
+    }
+    return new AppConfig({
+      env: e.NODE_ENV,
+      host: e.HOST,
+      port: e.PORT,
+      projectorPort: e.PROJECTOR_PORT,
+      logLevel: e.LOG_LEVEL,
+      database: { url: e.DATABASE_URL ?? DEVELOPMENT_DATABASE_URL, poolMax: e.DB_POOL_MAX },
+      amqp: {
+        url: e.AMQP_URL ?? DEVELOPMENT_AMQP_URL,
+        exchange: e.AMQP_EXCHANGE,
+        queuePrefix: e.AMQP_QUEUE_PREFIX,
+        prefetch: e.AMQP_PREFETCH,
+        retryDelaysMs: e.PROJECTION_RETRY_DELAYS_MS,
+      },
+      relay: { enabled: e.RELAY_ENABLED, batchSize: e.RELAY_BATCH_SIZE, sweepIntervalMs: e.RELAY_SWEEP_INTERVAL_MS },
+      jwt: {
+        secret,
+        ephemeral: e.JWT_SECRET === undefined,
+        issuer: e.JWT_ISSUER,
+        audience: e.JWT_AUDIENCE,
+        ttlSeconds: e.JWT_TTL,
+      },
+      admin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD } : undefined,
+      passwordScryptCost: e.PASSWORD_SCRYPT_COST,
+      readYourWritesTimeoutMs: e.READ_YOUR_WRITES_TIMEOUT_MS,
+      commandMaxRetries: e.COMMAND_MAX_RETRIES,
+      health: {
+        timeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
+        outboxMaxAgeMs: e.HEALTH_OUTBOX_MAX_AGE_MS,
+        projectionMaxLag: e.HEALTH_PROJECTION_MAX_LAG,
+        dlqMaxDepth: e.HEALTH_DLQ_MAX_DEPTH,
+      },
+      shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      warnings,
+    });
+  }
+
+  /** Variable names the schema knows; used to check deployment files. */
+  static knownVariables(): string[] {
+    return Object.keys(environmentSchema.shape);
+  }
+}

@@ -1,0 +1,24 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { AppConfig } from '@emporium/config';
+import { createOrmOptions, type EntityClass } from './orm-options.js';
+
+@Module({})
+export class DatabaseModule {
+  /** Registers MikroORM for one app. Migrations are never run here (see `npm run migration:up`). */
+  static forRoot(entities: EntityClass[], applicationName: string): DynamicModule {
+    return {
+      module: DatabaseModule,
+      global: true,
+      imports: [
+        MikroOrmModule.forRootAsync({
+          driver: PostgreSqlDriver,
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => createOrmOptions(config, entities, applicationName),
+        }),
+      ],
+      exports: [MikroOrmModule],
+    };
+  }
+}

@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { AppConfig } from '@emporium/config';
+import { PasswordHasher } from './domain/password-hasher.js';
+import { RegisterUserHandler } from './application/register-user/register-user.handler.js';
+import { LoginHandler } from './application/login/login.handler.js';
+import { GetCurrentUserHandler } from './application/get-current-user/get-current-user.handler.js';
+import { AdminBootstrap } from './application/admin-bootstrap.js';
+
+const commandHandlers = [RegisterUserHandler];
+const queryHandlers = [LoginHandler, GetCurrentUserHandler];
+
+@Module({
+  imports: [
+    JwtModule.registerAsync({
+      global: true,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        secret: config.jwt.secret,
+        signOptions: {
+          algorithm: 'HS256',
+          issuer: config.jwt.issuer,
+          audience: config.jwt.audience,
+          expiresIn: config.jwt.ttlSeconds,
+        },
+        verifyOptions: { algorithms: ['HS256'], issuer: config.jwt.issuer, audience: config.jwt.audience },
+      }),
+    }),
+  ],
+  providers: [PasswordHasher, AdminBootstrap, ...commandHandlers, ...queryHandlers],
+  exports: [PasswordHasher],
+})
+export class IdentityModule {}

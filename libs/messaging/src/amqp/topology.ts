@@ -1,0 +1,48 @@
+import type { Channel } from 'amqplib';
+
+/** Names of everything a projection owns on the broker, derived from one prefix. */
+export class ProjectionTopology {
+  constructor(
+    readonly exchange: string,
+    readonly prefix: string,
+    readonly projection: string,
+    readonly eventTypes: readonly string[],
+    readonly retryDelaysMs: readonly number[],
+  ) {}
+
+  get queue(): string {
+    return `${this.prefix}.${this.projection}`;
+  }
+  get deadLetterQueue(): string {
+    return `${this.queue}.dlq`;
+  }
+  retryQueue(attempt: number): string {
+    return `${this.queue}.retry.${attempt}`;
+  }
+
+  /**
+   * Declares (idempotently) the durable topic exchange, the projection's queue bound to its event
+   * types, one delay queue per retry step (TTL, then dead-lettered back to the main queue through
+   * the default exchange) and the dead-letter queue. Works on RabbitMQ 3.8+ without plugins.
+   */
+  async declare(channel: Channel): Promise<void> {
+    await channel.assertExchange(this.exchange, 'topic', { durable: true });
+    // Anything rejected without our handling still lands in the dead-letter queue, never vanishes.
+    await channel.assertQueue(this.queue, {
+      durable: true,
+      arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': this.deadLetterQueue },
+    });
+    for (const type of this.eventTypes) await channel.bindQueue(this.queue, this.exchange, type);
+    for (let i = 0; i < this.retryDelaysMs.length; i++) {
+      await channel.assertQueue(this.retryQueue(i + 1), {
+        durable: true,
+        arguments: {
+          'x-message-ttl': this.retryDelaysMs[i],
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': this.queue,
+        },
+      });
+    }
+    await channel.assertQueue(this.deadLetterQueue, { durable: true });
+  }
+}

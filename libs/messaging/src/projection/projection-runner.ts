@@ -1,0 +1,132 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { sql } from 'kysely';
+import type { EventEnvelope } from '@emporium/contracts';
+import { PoisonMessageError, type Db, type Projection } from './projection.js';
+
+export const PROJECTIONS = Symbol('PROJECTIONS');
+
+export type ApplyOutcome = 'applied' | 'duplicate';
+
+interface EventRow {
+  position: string;
+  id: string;
+  type: string;
+  schema_version: number;
+  aggregate_type: string;
+  aggregate_id: string;
+  aggregate_version: number;
+  occurred_at: Date;
+  payload: object;
+  metadata: EventEnvelope['metadata'];
+}
+
+function toEnvelope(row: EventRow): EventEnvelope {
+  return {
+    id: row.id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    aggregateType: row.aggregate_type,
+    aggregateId: row.aggregate_id,
+    aggregateVersion: row.aggregate_version,
+    position: String(row.position),
+    occurredAt: new Date(row.occurred_at).toISOString(),
+    payload: row.payload,
+    metadata: row.metadata,
+  };
+}
+
+/**
+ * Applies one delivered event to one projection, exactly once and in aggregate-version order,
+ * whatever the broker does (redelivery, reordering, several consumers on one queue):
+ *
+ * 1. the event must exist in `event_log` (the source of truth); the stored copy is applied, so a
+ *    forged or corrupted message body cannot change a read model;
+ * 2. the aggregate's stream row is locked, serialising concurrent consumers per aggregate;
+ * 3. an event at or below the stream version is a duplicate: nothing changes;
+ * 4. a gap (an earlier version not applied yet) is filled from `event_log` first;
+ * 5. each applied event is written to the inbox in the same transaction as the read model.
+ */
+@Injectable()
+export class ProjectionRunner {
+  private readonly logger = new Logger(ProjectionRunner.name);
+  private readonly byName: Map<string, Projection>;
+
+  constructor(
+    private readonly orm: MikroORM,
+    @Inject(PROJECTIONS) projections: Projection[],
+  ) {
+    this.byName = new Map(projections.map((p) => [p.name, p]));
+  }
+
+  get projections(): Projection[] {
+    return [...this.byName.values()];
+  }
+
+  projection(name: string): Projection {
+    const projection = this.byName.get(name);
+    if (!projection) throw new Error(`unknown projection "${name}"`);
+    return projection;
+  }
+
+  async handle(name: string, delivered: EventEnvelope): Promise<ApplyOutcome> {
+    const projection = this.projection(name);
+    if (!projection.eventTypes.includes(delivered.type)) {
+      throw new PoisonMessageError(`projection ${name} does not handle ${delivered.type}`);
+    }
+    return this.orm.em.fork().transactional(async (em) => {
+      const db: Db = em.getKysely();
+      const stored = await this.loadEvent(db, delivered.id);
+      if (!stored) throw new PoisonMessageError(`event ${delivered.id} is not in event_log`);
+      if (stored.type !== delivered.type || stored.aggregateId !== delivered.aggregateId) {
+        throw new PoisonMessageError(`event ${delivered.id} does not match event_log (type or aggregate differs)`);
+      }
+      const current = await this.lockStream(db, name, stored.aggregateId);
+      if (stored.aggregateVersion <= current) return 'duplicate';
+
+      if (stored.aggregateVersion > current + 1) {
+        const missing = await this.loadStream(db, stored.aggregateId, current, stored.aggregateVersion);
+        if (missing.length !== stored.aggregateVersion - current - 1) {
+          // Cannot happen for committed streams (version n+1 commits after n); retry later if it does.
+          throw new Error(`stream ${stored.aggregateId} has a gap before version ${stored.aggregateVersion}`);
+        }
+        for (const event of missing) await this.applyOne(db, projection, event);
+        this.logger.debug(`${name}: filled ${missing.length} event(s) of ${stored.aggregateId} from event_log`);
+      }
+      await this.applyOne(db, projection, stored);
+      await sql`update projection_streams set version = ${stored.aggregateVersion}
+                where projection = ${name} and aggregate_id = ${stored.aggregateId}`.execute(db);
+      return 'applied';
+    });
+  }
+
+  private async applyOne(db: Db, projection: Projection, event: EventEnvelope): Promise<void> {
+    if (!projection.eventTypes.includes(event.type)) return; // e.g. sales ignores "paid"
+    const inserted = await sql`insert into projection_inbox (projection, event_id, position)
+        values (${projection.name}, ${event.id}, ${event.position}) on conflict do nothing`.execute(db);
+    if (inserted.numAffectedRows === 0n) return;
+    await projection.apply(event, db);
+  }
+
+  private async lockStream(db: Db, projection: string, aggregateId: string): Promise<number> {
+    await sql`insert into projection_streams (projection, aggregate_id, version)
+              values (${projection}, ${aggregateId}, 0) on conflict do nothing`.execute(db);
+    const { rows } = await sql<{ version: number }>`select version from projection_streams
+        where projection = ${projection} and aggregate_id = ${aggregateId} for update`.execute(db);
+    return rows[0].version;
+  }
+
+  private async loadEvent(db: Db, id: string): Promise<EventEnvelope | undefined> {
+    const { rows } = await sql<EventRow>`select position, id, type, schema_version, aggregate_type,
+        aggregate_id, aggregate_version, occurred_at, payload, metadata from event_log where id = ${id}`.execute(db);
+    return rows[0] ? toEnvelope(rows[0]) : undefined;
+  }
+
+  private async loadStream(db: Db, aggregateId: string, after: number, before: number): Promise<EventEnvelope[]> {
+    const { rows } = await sql<EventRow>`select position, id, type, schema_version, aggregate_type,
+        aggregate_id, aggregate_version, occurred_at, payload, metadata from event_log
+        where aggregate_id = ${aggregateId} and aggregate_version > ${after} and aggregate_version < ${before}
+        order by aggregate_version`.execute(db);
+    return rows.map(toEnvelope);
+  }
+}

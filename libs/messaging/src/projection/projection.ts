@@ -1,0 +1,34 @@
+import type { Kysely } from 'kysely';
+import type { EventEnvelope } from '@emporium/contracts';
+
+/** Kysely bound to the projection's transaction; projections write read models with plain SQL. */
+export type Db = Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * A read-model builder. `apply` runs inside the transaction that also records the event in the
+ * inbox and advances the aggregate's stream version, so it is applied exactly once and in order.
+ */
+export interface Projection {
+  readonly name: string;
+  readonly eventTypes: readonly string[];
+  apply(event: EventEnvelope, db: Db): Promise<void>;
+}
+
+/** Thrown for a message that can never be applied: it goes to the dead-letter queue at once. */
+export class PoisonMessageError extends Error {
+  override readonly name = 'PoisonMessageError';
+}
+
+/** Narrow a payload field at the boundary: a malformed payload is poison, not a crash. */
+export function field<T>(
+  payload: unknown,
+  name: string,
+  check: (value: unknown) => boolean,
+): T {
+  const value = (payload as Record<string, unknown> | null)?.[name];
+  if (!check(value)) throw new PoisonMessageError(`payload.${name} is missing or invalid`);
+  return value as T;
+}
+export const isString = (v: unknown): boolean => typeof v === 'string';
+export const isInt = (v: unknown): boolean => Number.isSafeInteger(v);
+export const isArray = (v: unknown): boolean => Array.isArray(v);

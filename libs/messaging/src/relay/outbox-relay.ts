@@ -1,0 +1,219 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import pg from 'pg';
+import { AppConfig } from '@emporium/config';
+import type { EventEnvelope } from '@emporium/contracts';
+import { BrokerConnection } from '../amqp/broker-connection.js';
+
+// Advisory locks are per database, so one relay is active per Emporium database.
+const RELAY_LOCK_KEY = 7_311_482_200_001n;
+
+interface OutboxRow {
+  position: string;
+  id: string;
+  type: string;
+  schema_version: number;
+  aggregate_type: string;
+  aggregate_id: string;
+  aggregate_version: number;
+  occurred_at: Date;
+  payload: object;
+  metadata: EventEnvelope['metadata'];
+}
+
+export interface RelayStatus {
+  active: boolean;
+  brokerConnected: boolean;
+  published: number;
+  lastError?: string;
+}
+
+/**
+ * Publishes `event_log` rows to the topic exchange.
+ *
+ * - Gap-safe: it publishes every row whose `published_at` is null, oldest position first. A row
+ *   whose transaction commits late is simply unpublished when it becomes visible; there is no
+ *   cursor that could have moved past it (docs/adr/0002-event-log-and-relay.md).
+ * - At-least-once: rows are marked published only after the broker confirmed them.
+ * - Low latency without busy polling: LISTEN on `event_log`, which a trigger NOTIFYs on commit,
+ *   plus a slow sweep as a safety net.
+ * - One active relay: a session advisory lock held on the relay's own connection. Stand-bys
+ *   retry the lock each sweep; if the active process dies its connection, and lock, go with it.
+ */
+@Injectable()
+export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private readonly broker: BrokerConnection;
+  private client: pg.Client | undefined;
+  private channel: ConfirmChannel | undefined;
+  private active = false;
+  private stopped = true;
+  private draining: Promise<void> | undefined;
+  private again = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private published = 0;
+  private lastError: string | undefined;
+
+  constructor(private readonly config: AppConfig) {
+    this.broker = new BrokerConnection(config.amqp.url, 'emporium-relay');
+  }
+
+  status(): RelayStatus {
+    return { active: this.active, brokerConnected: this.broker.isConnected, published: this.published, lastError: this.lastError };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.relay.enabled) return;
+    await this.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.stop();
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.broker.onConnected((connection) => this.openChannel(connection));
+    void this.broker.start();
+    this.sweepTimer = setInterval(() => this.tick(), this.config.relay.sweepIntervalMs);
+    this.sweepTimer.unref();
+    this.tick();
+  }
+
+  /** Stops after the batch in flight; unpublished rows stay for the next active relay. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.sweepTimer);
+    await this.draining?.catch(() => undefined);
+    await this.releaseClient();
+    await this.broker.close();
+  }
+
+  /** Publishes everything pending now; resolves when the backlog seen is published. */
+  async drainNow(): Promise<void> {
+    this.tick();
+    await this.draining;
+  }
+
+  private async openChannel(connection: ChannelModel): Promise<void> {
+    const channel = await connection.createConfirmChannel();
+    channel.on('error', (error: Error) => this.logger.warn(`relay channel error: ${error.message}`));
+    channel.on('close', () => {
+      if (this.channel === channel) this.channel = undefined;
+    });
+    await channel.assertExchange(this.config.amqp.exchange, 'topic', { durable: true });
+    this.channel = channel;
+    this.tick();
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    if (this.draining) {
+      this.again = true;
+      return;
+    }
+    this.draining = this.run()
+      .catch((error: unknown) => {
+        this.lastError = (error as Error).message;
+        this.logger.warn(`relay: ${this.lastError}`);
+      })
+      .finally(() => {
+        this.draining = undefined;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.tick();
+        }
+      });
+  }
+
+  private async run(): Promise<void> {
+    if (!(await this.ensureLeadership())) return;
+    const client = this.client;
+    if (!client) return;
+    for (;;) {
+      this.again = false;
+      const channel = this.channel;
+      if (!channel || this.stopped) return;
+      const { rows } = await client.query<OutboxRow>(
+        `select position, id, type, schema_version, aggregate_type, aggregate_id, aggregate_version,
+                occurred_at, payload, metadata
+           from event_log where published_at is null order by position limit $1`,
+        [this.config.relay.batchSize],
+      );
+      if (rows.length === 0) return;
+      for (const row of rows) this.publish(channel, row);
+      await channel.waitForConfirms();
+      await client.query('update event_log set published_at = now() where position = any($1::bigint[])', [
+        rows.map((r) => r.position),
+      ]);
+      this.published += rows.length;
+      this.lastError = undefined;
+      if (rows.length < this.config.relay.batchSize && !this.again) return;
+    }
+  }
+
+  private publish(channel: ConfirmChannel, row: OutboxRow): void {
+    const envelope: EventEnvelope = {
+      id: row.id,
+      type: row.type,
+      schemaVersion: row.schema_version,
+      aggregateType: row.aggregate_type,
+      aggregateId: row.aggregate_id,
+      aggregateVersion: row.aggregate_version,
+      position: String(row.position),
+      occurredAt: new Date(row.occurred_at).toISOString(),
+      payload: row.payload,
+      metadata: row.metadata,
+    };
+    const headers: Record<string, string> = {};
+    if (row.metadata.traceparent) headers.traceparent = row.metadata.traceparent;
+    if (row.metadata.tracestate) headers.tracestate = row.metadata.tracestate;
+    // Return value is flow control only; waitForConfirms below is what makes the batch durable.
+    channel.publish(this.config.amqp.exchange, row.type, Buffer.from(JSON.stringify(envelope)), {
+      persistent: true,
+      contentType: 'application/json',
+      contentEncoding: 'utf-8',
+      messageId: row.id,
+      type: row.type,
+      timestamp: Math.floor(new Date(row.occurred_at).getTime() / 1000),
+      correlationId: row.metadata.correlationId,
+      appId: 'emporium-relay',
+      headers,
+    });
+  }
+
+  private async ensureLeadership(): Promise<boolean> {
+    if (this.active && this.client) return true;
+    try {
+      const client = new pg.Client({ connectionString: this.config.database.url, application_name: 'emporium-relay' });
+      client.on('error', (error: Error) => {
+        this.logger.warn(`relay database connection lost: ${error.message}`);
+        void this.releaseClient();
+      });
+      await client.connect();
+      const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [
+        RELAY_LOCK_KEY.toString(),
+      ]);
+      if (!rows[0].locked) {
+        await client.end();
+        return false;
+      }
+      client.on('notification', () => this.tick());
+      await client.query('listen event_log');
+      this.client = client;
+      this.active = true;
+      this.logger.log('relay is active (holds the relay lock)');
+      return true;
+    } catch (error) {
+      this.lastError = (error as Error).message;
+      return false;
+    }
+  }
+
+  private async releaseClient(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.active = false;
+    await client?.end().catch(() => undefined);
+  }
+}

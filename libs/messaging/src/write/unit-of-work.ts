@@ -1,0 +1,89 @@
+import { randomInt } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Injectable } from '@nestjs/common';
+import { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { AppConfig } from '@emporium/config';
+import { isConcurrencyConflict } from '@emporium/database';
+import { AggregateRoot } from './aggregate-root.js';
+import type { CommandContext, CommandResult } from './command-context.js';
+import { EventLogEntry } from './event-log.entity.js';
+
+export interface UnitOfWorkOptions {
+  /** False when the client sent If-Match: a conflict then means "stale", not "try again". */
+  retryOnConflict?: boolean;
+}
+
+/**
+ * Runs one command: one transaction that holds the aggregate changes and the `event_log` rows
+ * for every event they recorded. A concurrency conflict (optimistic lock, deadlock, a second
+ * writer of the same stream version) re-runs the whole command on fresh state, a bounded number
+ * of times with jitter.
+ */
+@Injectable()
+export class UnitOfWork {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly config: AppConfig,
+  ) {}
+
+  async execute<T extends AggregateRoot>(
+    context: CommandContext,
+    work: (em: EntityManager) => Promise<T>,
+    options: UnitOfWorkOptions = {},
+  ): Promise<CommandResult> {
+    const retry = options.retryOnConflict ?? true;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.orm.em.fork().transactional((em) => this.runOnce(em, context, work));
+      } catch (error) {
+        if (!retry || attempt > this.config.commandMaxRetries || !isConcurrencyConflict(error)) throw error;
+        await delay(randomInt(1, 5 * attempt + 2));
+      }
+    }
+  }
+
+  private async runOnce<T extends AggregateRoot>(
+    em: EntityManager,
+    context: CommandContext,
+    work: (em: EntityManager) => Promise<T>,
+  ): Promise<CommandResult> {
+    const primary = await work(em);
+    em.persist(primary);
+    await em.flush();
+
+    // The primary aggregate's event first, then the others (e.g. stock reservations).
+    const aggregates = [primary, ...em.getUnitOfWork().getIdentityMap().values()].filter(
+      (entity, index, all): entity is AggregateRoot =>
+        entity instanceof AggregateRoot && all.indexOf(entity) === index,
+    );
+    const entries: EventLogEntry[] = [];
+    for (const aggregate of aggregates) {
+      for (const event of aggregate.pullEvents()) {
+        entries.push(
+          new EventLogEntry({
+            id: crypto.randomUUID(),
+            type: event.type,
+            schemaVersion: event.schemaVersion,
+            aggregateType: aggregate.aggregateType,
+            aggregateId: aggregate.id,
+            aggregateVersion: aggregate.version,
+            occurredAt: event.occurredAt,
+            payload: event.payload,
+            metadata: {
+              actor: context.actor.id,
+              correlationId: context.correlationId,
+              causationId: context.commandId,
+              ...(context.traceparent ? { traceparent: context.traceparent } : {}),
+              ...(context.tracestate ? { tracestate: context.tracestate } : {}),
+            },
+          }),
+        );
+      }
+    }
+    if (entries.length === 0) throw new Error('a command must record at least one event');
+    em.persist(entries);
+    await em.flush();
+    const position = entries.reduce((max, e) => (BigInt(e.position) > max ? BigInt(e.position) : max), 0n);
+    return { id: primary.id, version: primary.version, position: position.toString() };
+  }
+}

@@ -1,0 +1,11 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { CommandContext } from '@emporium/messaging';
+import { Order } from '../domain/order.entity.js';
+import { OrderNotFound } from '../domain/order.errors.js';
+
+/** Loads an order the actor may act on; anyone else gets "not found", never "forbidden". */
+export async function loadOrderFor(em: EntityManager, context: CommandContext, orderId: string): Promise<Order> {
+  const order = await em.findOne(Order, { id: orderId });
+  if (!order || !order.isVisibleTo(context.actor)) throw new OrderNotFound(orderId);
+  return order;
+}

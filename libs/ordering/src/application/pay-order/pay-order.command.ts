@@ -1,0 +1,11 @@
+import { Command } from '@nestjs/cqrs';
+import type { CommandContext, CommandResult } from '@emporium/messaging';
+
+export class PayOrder extends Command<CommandResult> {
+  constructor(
+    readonly context: CommandContext,
+    readonly orderId: string,
+  ) {
+    super();
+  }
+}

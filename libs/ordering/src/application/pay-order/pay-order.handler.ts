@@ -1,0 +1,17 @@
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { UnitOfWork, type CommandResult } from '@emporium/messaging';
+import { loadOrderFor } from '../order-change.js';
+import { PayOrder } from './pay-order.command.js';
+
+@CommandHandler(PayOrder)
+export class PayOrderHandler implements ICommandHandler<PayOrder> {
+  constructor(private readonly uow: UnitOfWork) {}
+
+  execute({ context, orderId }: PayOrder): Promise<CommandResult> {
+    return this.uow.execute(context, async (em) => {
+      const order = await loadOrderFor(em, context, orderId);
+      order.pay();
+      return order;
+    });
+  }
+}

@@ -1,0 +1,11 @@
+import { Command } from '@nestjs/cqrs';
+import type { CommandContext, CommandResult } from '@emporium/messaging';
+
+export class PlaceOrder extends Command<CommandResult> {
+  constructor(
+    readonly context: CommandContext,
+    readonly lines: ReadonlyArray<{ productId: string; quantity: number }>,
+  ) {
+    super();
+  }
+}
