@@ -8,17 +8,11 @@ import { createOrmOptions, type EntityClass } from './orm-options.js';
 export class DatabaseModule {
   /** Registers MikroORM for one app. Migrations are never run here (see `npm run migration:up`). */
   static forRoot(entities: EntityClass[], applicationName: string): DynamicModule {
-    return {
-      module: DatabaseModule,
-      global: true,
-      imports: [
-        MikroOrmModule.forRootAsync({
-          driver: PostgreSqlDriver,
-          inject: [AppConfig],
-          useFactory: (config: AppConfig) => createOrmOptions(config, entities, applicationName),
-        }),
-      ],
-      exports: [MikroOrmModule],
-    };
+    // MikroORM's core module is global: MikroORM and EntityManager are injectable everywhere.
+    return MikroOrmModule.forRootAsync({
+      driver: PostgreSqlDriver,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => createOrmOptions(config, entities, applicationName),
+    });
   }
 }

@@ -11,6 +11,7 @@ import { UnitOfWork } from './write/unit-of-work.js';
 export class MessagingModule {}
 
 /** The outbox relay; imported by the api process (one replica holds the lock and publishes). */
+@Global()
 @Module({ providers: [OutboxRelay], exports: [OutboxRelay] })
 export class RelayModule {}
 

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { connect, type ChannelModel } from 'amqplib';
+import { connect, type Channel, type ChannelModel } from 'amqplib';
 
 type Setup = (connection: ChannelModel) => Promise<void>;
 
@@ -24,6 +24,19 @@ export class BrokerConnection {
 
   get isConnected(): boolean {
     return this.connection !== undefined;
+  }
+
+  /** Runs `work` on a short-lived channel (for inspection such as queue depth). */
+  async withChannel<T>(work: (channel: Channel) => Promise<T>): Promise<T> {
+    const connection = this.connection;
+    if (!connection) throw new Error('broker is not connected');
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      return await work(channel);
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
   }
 
   /** Runs now if connected, and again after every reconnect. */

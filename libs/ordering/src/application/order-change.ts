@@ -4,8 +4,14 @@ import { Order } from '../domain/order.entity.js';
 import { OrderNotFound } from '../domain/order.errors.js';
 
 /** Loads an order the actor may act on; anyone else gets "not found", never "forbidden". */
-export async function loadOrderFor(em: EntityManager, context: CommandContext, orderId: string): Promise<Order> {
+export async function loadOrderFor(
+  em: EntityManager,
+  context: CommandContext,
+  orderId: string,
+  access: 'owner' | 'owner-or-admin',
+): Promise<Order> {
   const order = await em.findOne(Order, { id: orderId });
-  if (!order || !order.isVisibleTo(context.actor)) throw new OrderNotFound(orderId);
+  const allowed = access === 'owner' ? order?.customerId === context.actor.id : order?.isVisibleTo(context.actor);
+  if (!order || !allowed) throw new OrderNotFound(orderId);
   return order;
 }

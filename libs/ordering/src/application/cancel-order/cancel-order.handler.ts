@@ -12,7 +12,7 @@ export class CancelOrderHandler implements ICommandHandler<CancelOrder> {
 
   execute({ context, orderId }: CancelOrder): Promise<CommandResult> {
     return this.uow.execute(context, async (em) => {
-      const order = await loadOrderFor(em, context, orderId);
+      const order = await loadOrderFor(em, context, orderId, 'owner-or-admin');
       const lines = order.cancel(context.isAdmin() && context.actor.id !== order.customerId ? 'cancelled by admin' : 'cancelled by customer');
       const products = await em.find(
         Product,

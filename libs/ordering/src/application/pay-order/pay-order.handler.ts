@@ -9,7 +9,7 @@ export class PayOrderHandler implements ICommandHandler<PayOrder> {
 
   execute({ context, orderId }: PayOrder): Promise<CommandResult> {
     return this.uow.execute(context, async (em) => {
-      const order = await loadOrderFor(em, context, orderId);
+      const order = await loadOrderFor(em, context, orderId, 'owner');
       order.pay();
       return order;
     });

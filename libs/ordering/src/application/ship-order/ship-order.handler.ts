@@ -9,7 +9,7 @@ export class ShipOrderHandler implements ICommandHandler<ShipOrder> {
 
   execute({ context, orderId }: ShipOrder): Promise<CommandResult> {
     return this.uow.execute(context, async (em) => {
-      const order = await loadOrderFor(em, context, orderId);
+      const order = await loadOrderFor(em, context, orderId, 'owner-or-admin');
       order.ship();
       return order;
     });

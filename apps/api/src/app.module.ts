@@ -1,0 +1,65 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { PassportModule } from '@nestjs/passport';
+import { AppConfig, ConfigModule } from '@emporium/config';
+import { CatalogModule, catalogEntities, catalogProjectionEvents } from '@emporium/catalog';
+import { DatabaseModule } from '@emporium/database';
+import { IdentityModule, identityEntities } from '@emporium/identity';
+import { MessagingModule, messagingEntities, OutboxRelay, RelayModule } from '@emporium/messaging';
+import { OrderingModule, orderingEntities, ordersProjectionEvents, salesProjectionEvents } from '@emporium/ordering';
+import { HealthModule } from '@emporium/telemetry';
+import { JwtAuthGuard, RolesGuard } from './auth/auth.guards.js';
+import { JwtStrategy } from './auth/jwt.strategy.js';
+import { ProductsController } from './catalog/products.controller.js';
+import { IdempotencyInterceptor } from './http/idempotency.interceptor.js';
+import { ProblemFilter } from './http/problem.filter.js';
+import { ReadYourWritesInterceptor } from './http/read-your-writes.interceptor.js';
+import { AuthController } from './identity/auth.controller.js';
+import { OrdersController, SalesController } from './ordering/orders.controller.js';
+
+export const apiEntities = [...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities];
+
+export const projectionsServed = [
+  { name: 'catalog', eventTypes: catalogProjectionEvents },
+  { name: 'orders', eventTypes: ordersProjectionEvents },
+  { name: 'sales', eventTypes: salesProjectionEvents },
+];
+
+@Module({})
+export class ApiModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule.forRoot(apiEntities, 'emporium-api'),
+        CqrsModule.forRoot(),
+        PassportModule,
+        MessagingModule,
+        RelayModule,
+        IdentityModule,
+        CatalogModule,
+        OrderingModule,
+        HealthModule.forRoot({
+          inject: [OutboxRelay],
+          useFactory: (relay: OutboxRelay) => ({
+            brokerConnected: () => relay.status().brokerConnected,
+            projections: projectionsServed,
+            outbox: true,
+          }),
+        }),
+      ],
+      controllers: [AuthController, ProductsController, OrdersController, SalesController],
+      providers: [
+        JwtStrategy,
+        { provide: APP_GUARD, useClass: JwtAuthGuard },
+        { provide: APP_GUARD, useClass: RolesGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        // Order matters: wait for the read model first, then replay or record idempotent responses.
+        { provide: APP_INTERCEPTOR, useClass: ReadYourWritesInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+      ],
+    };
+  }
+}

@@ -1,0 +1,36 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy } from 'passport-jwt';
+import { AppConfig } from '@emporium/config';
+import type { Actor } from '@emporium/messaging';
+
+interface TokenClaims {
+  sub?: unknown;
+  email?: unknown;
+  roles?: unknown;
+  exp?: unknown;
+}
+
+/**
+ * Bearer tokens only (never from the query string), HS256 only, issuer and audience checked,
+ * and a token without `exp` is refused rather than treated as eternal.
+ */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy) {
+  constructor(config: AppConfig) {
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKey: config.jwt.secret,
+      algorithms: ['HS256'],
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      ignoreExpiration: false,
+    });
+  }
+
+  validate(claims: TokenClaims): (Actor & { email: string }) | false {
+    if (typeof claims.exp !== 'number' || typeof claims.sub !== 'string' || typeof claims.email !== 'string') return false;
+    if (!Array.isArray(claims.roles) || !claims.roles.every((r) => typeof r === 'string')) return false;
+    return { id: claims.sub, email: claims.email, roles: claims.roles as string[] };
+  }
+}

@@ -1,0 +1,133 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  catalogProjectionEvents,
+  ChangePrice,
+  CreateProduct,
+  Discontinue,
+  GetProduct,
+  ListProducts,
+  Restock,
+  UpdateProduct,
+} from '@emporium/catalog';
+import type { CommandContext } from '@emporium/messaging';
+import { CommandCtx, Public, Roles } from '../auth/auth.decorators.js';
+import { ApiAuthenticated, ApiIdempotencyKey, ApiMinPosition, ApiProblems } from '../http/api-docs.js';
+import { CommandResultDto } from '../http/common.dto.js';
+import { parseIfMatch, ResourceId } from '../http/params.js';
+import { ReadModel } from '../http/read-your-writes.interceptor.js';
+import {
+  ChangePriceDto,
+  CreateProductDto,
+  ListProductsQueryDto,
+  ProductDto,
+  ProductPageDto,
+  RestockDto,
+  UpdateProductDto,
+} from './products.dto.js';
+
+const IfMatch = (): MethodDecorator =>
+  ApiHeader({ name: 'If-Match', required: false, description: 'the version you last saw; 412 if it is stale' });
+
+@ApiTags('products')
+@Controller('products')
+export class ProductsController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+  ) {}
+
+  @Post()
+  @Roles('admin')
+  @ApiAuthenticated()
+  @ApiIdempotencyKey()
+  @ApiCreatedResponse({ type: CommandResultDto })
+  @ApiProblems([400, 'invalid input'], [403, 'admin only'], [409, 'duplicate SKU'])
+  create(@Body() body: CreateProductDto, @CommandCtx() ctx: CommandContext): Promise<CommandResultDto> {
+    return this.commands.execute(new CreateProduct(ctx, { ...body }));
+  }
+
+  @Patch(':id')
+  @Roles('admin')
+  @ApiAuthenticated()
+  @IfMatch()
+  @ApiOkResponse({ type: CommandResultDto })
+  @ApiProblems([400, 'invalid input'], [403, 'admin only'], [404, 'no such product'], [409, 'discontinued'], [412, 'stale If-Match'])
+  update(
+    @Param('id', ResourceId()) id: string,
+    @Body() body: UpdateProductDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @CommandCtx() ctx: CommandContext,
+  ): Promise<CommandResultDto> {
+    return this.commands.execute(new UpdateProduct(ctx, id, { ...body }, parseIfMatch(ifMatch)));
+  }
+
+  @Put(':id/price')
+  @Roles('admin')
+  @ApiAuthenticated()
+  @IfMatch()
+  @ApiOkResponse({ type: CommandResultDto })
+  @ApiProblems([400, 'invalid input'], [403, 'admin only'], [404, 'no such product'], [409, 'discontinued'], [412, 'stale If-Match'])
+  changePrice(
+    @Param('id', ResourceId()) id: string,
+    @Body() body: ChangePriceDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @CommandCtx() ctx: CommandContext,
+  ): Promise<CommandResultDto> {
+    return this.commands.execute(new ChangePrice(ctx, id, body.priceCents, parseIfMatch(ifMatch)));
+  }
+
+  @Post(':id/restock')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiAuthenticated()
+  @IfMatch()
+  @ApiIdempotencyKey()
+  @ApiOkResponse({ type: CommandResultDto })
+  @ApiProblems([400, 'invalid input'], [403, 'admin only'], [404, 'no such product'], [409, 'discontinued'], [412, 'stale If-Match'])
+  restock(
+    @Param('id', ResourceId()) id: string,
+    @Body() body: RestockDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @CommandCtx() ctx: CommandContext,
+  ): Promise<CommandResultDto> {
+    return this.commands.execute(new Restock(ctx, id, body.quantity, parseIfMatch(ifMatch)));
+  }
+
+  @Post(':id/discontinue')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiAuthenticated()
+  @IfMatch()
+  @ApiIdempotencyKey()
+  @ApiOkResponse({ type: CommandResultDto })
+  @ApiProblems([403, 'admin only'], [404, 'no such product'], [409, 'already discontinued'], [412, 'stale If-Match'])
+  discontinue(
+    @Param('id', ResourceId()) id: string,
+    @Headers('if-match') ifMatch: string | undefined,
+    @CommandCtx() ctx: CommandContext,
+  ): Promise<CommandResultDto> {
+    return this.commands.execute(new Discontinue(ctx, id, parseIfMatch(ifMatch)));
+  }
+
+  @Public()
+  @Get()
+  @ReadModel('catalog', catalogProjectionEvents)
+  @ApiMinPosition()
+  @ApiOkResponse({ type: ProductPageDto })
+  @ApiProblems([400, 'invalid filter or cursor'], [503, 'read model behind X-Min-Position'])
+  list(@Query() query: ListProductsQueryDto): Promise<ProductPageDto> {
+    return this.queries.execute(new ListProducts({ ...query }));
+  }
+
+  @Public()
+  @Get(':id')
+  @ReadModel('catalog', catalogProjectionEvents)
+  @ApiMinPosition()
+  @ApiOkResponse({ type: ProductDto })
+  @ApiProblems([404, 'no such product'], [503, 'read model behind X-Min-Position'])
+  get(@Param('id', ResourceId()) id: string): Promise<ProductDto> {
+    return this.queries.execute(new GetProduct(id));
+  }
+}

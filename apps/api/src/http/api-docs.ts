@@ -1,0 +1,26 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiResponse } from '@nestjs/swagger';
+import { ProblemDto } from './common.dto.js';
+
+const problem = (status: number, description: string): MethodDecorator =>
+  ApiResponse({ status, description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } } });
+
+/** Documents the errors a route can answer, all as problem+json. */
+export function ApiProblems(...statuses: Array<[number, string]>): MethodDecorator {
+  return applyDecorators(...statuses.map(([status, description]) => problem(status, description)));
+}
+
+export function ApiAuthenticated(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ApiBearerAuth(),
+    problem(401, 'missing, invalid or expired token'),
+  ) as MethodDecorator & ClassDecorator;
+}
+
+export const ApiIdempotencyKey = (): MethodDecorator =>
+  ApiHeader({ name: 'Idempotency-Key', required: false, description: 'replays the first response for a repeated request' });
+
+export const ApiMinPosition = (): MethodDecorator =>
+  ApiHeader({ name: 'X-Min-Position', required: false, description: 'wait until this command position is visible (read-your-writes)' });
+
+export { ProblemDto };

@@ -1,0 +1,86 @@
+import { HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { DomainError, type DomainErrorKind } from '@emporium/messaging';
+
+/** RFC 9457 problem details, the body of every error this API returns. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  instance?: string;
+  errors?: Array<{ field: string; message: string }>;
+  [extension: string]: unknown;
+}
+
+const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
+  invalid: 400,
+  unauthorized: 401,
+  'not-found': 404,
+  conflict: 409,
+  'precondition-failed': 412,
+  unprocessable: 422,
+};
+
+/** Thrown by the edge itself (validation, idempotency, read-your-writes) with a ready problem. */
+export class ProblemException extends HttpException {
+  constructor(
+    status: number,
+    code: string,
+    detail: string,
+    extensions: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super({ code, detail, ...extensions }, status);
+  }
+}
+
+const logger = new Logger('Problem');
+
+function title(status: number): string {
+  const name = HttpStatus[status] as string | undefined;
+  return name ? name.toLowerCase().replace(/(^|_)(\w)/g, (_, sep: string, c: string) => (sep ? ' ' : '') + c.toUpperCase()) : 'Error';
+}
+
+function problem(status: number, code: string, detail: string, extensions: Record<string, unknown> = {}): Problem {
+  return { type: `/problems/${code}`, title: title(status), status, detail, code, ...extensions };
+}
+
+/**
+ * Maps anything thrown to a problem document. Only domain errors and deliberate HTTP errors
+ * say what went wrong; anything else is a 500 with no internals (logged with its stack).
+ */
+export function toProblem(error: unknown): { problem: Problem; headers: Record<string, string> } {
+  if (error instanceof DomainError) {
+    return { problem: problem(STATUS_BY_KIND[error.kind], error.code, error.message, error.details ?? {}), headers: {} };
+  }
+  if (error instanceof ProblemException) {
+    const body = error.getResponse() as { code: string; detail: string };
+    const { code, detail, ...extensions } = body;
+    return { problem: problem(error.getStatus(), code, detail, extensions), headers: error.headers };
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    const body = error.getResponse();
+    const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? error.message);
+    const detail = Array.isArray(message) ? message.join('; ') : String(message);
+    const code = HttpStatus[status]?.toLowerCase().replace(/_/g, '-') ?? 'error';
+    return { problem: problem(status, code, detail), headers: {} };
+  }
+  // Errors raised by Fastify before routing: malformed JSON, body too large, bad content type.
+  const fastify = error as { statusCode?: number; code?: string; message?: string };
+  if (typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
+    const detail =
+      fastify.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? 'request body is too large'
+        : fastify.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 'unsupported content type: send application/json'
+          : fastify.code?.startsWith('FST_ERR_CTP')
+            ? 'request body is not valid JSON'
+            : (fastify.message ?? 'bad request');
+    const code = HttpStatus[fastify.statusCode]?.toLowerCase().replace(/_/g, '-') ?? 'bad-request';
+    return { problem: problem(fastify.statusCode, code, detail), headers: {} };
+  }
+  logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  return { problem: problem(500, 'internal-error', 'the server failed to handle this request'), headers: {} };
+}

@@ -1,0 +1,105 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Actor, CommandContext } from '@emporium/messaging';
+import {
+  CancelOrder,
+  GetDailySales,
+  GetOrder,
+  ListOrders,
+  ordersProjectionEvents,
+  PayOrder,
+  PlaceOrder,
+  salesProjectionEvents,
+  ShipOrder,
+} from '@emporium/ordering';
+import { CommandCtx, CurrentActor, Roles } from '../auth/auth.decorators.js';
+import { ApiAuthenticated, ApiIdempotencyKey, ApiMinPosition, ApiProblems } from '../http/api-docs.js';
+import { CommandResultDto } from '../http/common.dto.js';
+import { ResourceId } from '../http/params.js';
+import { ProblemException } from '../http/problem.js';
+import { ReadModel } from '../http/read-your-writes.interceptor.js';
+import { DailySalesDto, DailySalesQueryDto, ListOrdersQueryDto, OrderDto, OrderPageDto, PlaceOrderDto } from './orders.dto.js';
+
+@ApiTags('orders')
+@ApiAuthenticated()
+@Controller('orders')
+export class OrdersController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+  ) {}
+
+  @Post()
+  @Roles('customer')
+  @ApiIdempotencyKey()
+  @ApiCreatedResponse({ type: CommandResultDto })
+  @ApiProblems([400, 'invalid input'], [409, 'out of stock (names the products)'], [422, 'unknown or discontinued product'])
+  place(@Body() body: PlaceOrderDto, @CommandCtx() ctx: CommandContext): Promise<CommandResultDto> {
+    return this.commands.execute(new PlaceOrder(ctx, body.lines));
+  }
+
+  @Post(':id/pay')
+  @HttpCode(200)
+  @ApiIdempotencyKey()
+  @ApiOkResponse({ type: CommandResultDto })
+  @ApiProblems([404, 'no such order (or not yours)'], [409, 'not in a payable state'])
+  pay(@Param('id', ResourceId()) id: string, @CommandCtx() ctx: CommandContext): Promise<CommandResultDto> {
+    return this.commands.execute(new PayOrder(ctx, id));
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  @ApiIdempotencyKey()
+  @ApiOkResponse({ type: CommandResultDto })
+  @ApiProblems([404, 'no such order (or not yours)'], [409, 'already shipped or cancelled'])
+  cancel(@Param('id', ResourceId()) id: string, @CommandCtx() ctx: CommandContext): Promise<CommandResultDto> {
+    return this.commands.execute(new CancelOrder(ctx, id));
+  }
+
+  @Post(':id/ship')
+  @HttpCode(200)
+  @Roles('admin')
+  @ApiIdempotencyKey()
+  @ApiOkResponse({ type: CommandResultDto })
+  @ApiProblems([403, 'admin only'], [404, 'no such order'], [409, 'not paid yet'])
+  ship(@Param('id', ResourceId()) id: string, @CommandCtx() ctx: CommandContext): Promise<CommandResultDto> {
+    return this.commands.execute(new ShipOrder(ctx, id));
+  }
+
+  @Get()
+  @ReadModel('orders', ordersProjectionEvents)
+  @ApiMinPosition()
+  @ApiOkResponse({ type: OrderPageDto })
+  @ApiProblems([400, 'invalid filter or cursor'], [503, 'read model behind X-Min-Position'])
+  list(@Query() query: ListOrdersQueryDto, @CurrentActor() actor: Actor): Promise<OrderPageDto> {
+    return this.queries.execute(new ListOrders(actor, { ...query }));
+  }
+
+  @Get(':id')
+  @ReadModel('orders', ordersProjectionEvents)
+  @ApiMinPosition()
+  @ApiOkResponse({ type: OrderDto })
+  @ApiProblems([404, 'no such order (or not yours)'], [503, 'read model behind X-Min-Position'])
+  get(@Param('id', ResourceId()) id: string, @CurrentActor() actor: Actor): Promise<OrderDto> {
+    return this.queries.execute(new GetOrder(actor, id));
+  }
+}
+
+@ApiTags('sales')
+@ApiAuthenticated()
+@Controller('sales')
+export class SalesController {
+  constructor(private readonly queries: QueryBus) {}
+
+  @Get('daily')
+  @Roles('admin')
+  @ReadModel('sales', salesProjectionEvents)
+  @ApiMinPosition()
+  @ApiOkResponse({ type: DailySalesDto })
+  @ApiProblems([400, 'invalid range'], [403, 'admin only'], [503, 'read model behind X-Min-Position'])
+  daily(@Query() query: DailySalesQueryDto): Promise<DailySalesDto> {
+    if (query.from > query.to) throw new ProblemException(400, 'invalid-range', 'from must not be after to');
+    return this.queries.execute(new GetDailySales({ ...query }));
+  }
+}

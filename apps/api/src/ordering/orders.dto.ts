@@ -1,0 +1,107 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, type OrderStatus } from '@emporium/ordering';
+
+const STATUSES: OrderStatus[] = ['placed', 'paid', 'shipped', 'cancelled'];
+
+export class OrderLineInputDto {
+  @ApiProperty({ format: 'uuid' }) @IsUUID() productId!: string;
+  @ApiProperty({ minimum: 1, maximum: MAX_LINE_QUANTITY })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_LINE_QUANTITY)
+  quantity!: number;
+}
+
+export class PlaceOrderDto {
+  @ApiProperty({ type: [OrderLineInputDto], minItems: 1, maxItems: MAX_ORDER_LINES })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_ORDER_LINES)
+  @ValidateNested({ each: true })
+  @Type(() => OrderLineInputDto)
+  lines!: OrderLineInputDto[];
+}
+
+export class ListOrdersQueryDto {
+  @ApiPropertyOptional({ enum: STATUSES }) @IsOptional() @IsIn(STATUSES) status?: OrderStatus;
+  @ApiPropertyOptional({ format: 'uuid', description: 'admin only; ignored for customers' })
+  @IsOptional()
+  @IsUUID()
+  customerId?: string;
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit: number = 20;
+  @ApiPropertyOptional({ maxLength: 500 }) @IsOptional() @IsString() @MaxLength(500) cursor?: string;
+}
+
+export class OrderLineDto {
+  @ApiProperty({ format: 'uuid' }) productId!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty() category!: string;
+  @ApiProperty() quantity!: number;
+  @ApiProperty() unitPriceCents!: number;
+}
+
+export class TimelineEntryDto {
+  @ApiProperty({ enum: STATUSES }) status!: OrderStatus;
+  @ApiProperty({ format: 'date-time' }) at!: string;
+}
+
+export class OrderDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid' }) customerId!: string;
+  @ApiProperty({ enum: STATUSES }) status!: OrderStatus;
+  @ApiProperty({ type: [OrderLineDto] }) lines!: OrderLineDto[];
+  @ApiProperty() totalCents!: number;
+  @ApiProperty() currency!: string;
+  @ApiProperty({ format: 'date-time' }) placedAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ type: [TimelineEntryDto] }) timeline!: TimelineEntryDto[];
+  @ApiProperty() version!: number;
+}
+
+export class OrderPageDto {
+  @ApiProperty({ type: [OrderDto] }) items!: OrderDto[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+export class DailySalesQueryDto {
+  @ApiProperty({ format: 'date', example: '2026-11-01' }) @Matches(DAY) from!: string;
+  @ApiProperty({ format: 'date', example: '2026-11-30' }) @Matches(DAY) to!: string;
+  @ApiPropertyOptional() @IsOptional() @Matches(/^[a-z0-9][a-z0-9-]{0,63}$/) category?: string;
+}
+
+export class DailySalesRowDto {
+  @ApiProperty({ format: 'date' }) day!: string;
+  @ApiProperty({ format: 'uuid' }) productId!: string;
+  @ApiProperty() category!: string;
+  @ApiProperty() currency!: string;
+  @ApiProperty({ description: 'units placed minus units cancelled' }) units!: number;
+  @ApiProperty({ description: 'net revenue in minor units' }) revenueCents!: number;
+}
+
+export class DailySalesDto {
+  @ApiProperty({ type: [DailySalesRowDto] }) items!: DailySalesRowDto[];
+}

@@ -1,0 +1,35 @@
+import 'reflect-metadata';
+import { AppConfig, ConfigError } from '@emporium/config';
+import { catalogEntities } from '@emporium/catalog';
+import { createMigration, ensureDatabase, migrateUp } from '@emporium/database';
+import { identityEntities } from '@emporium/identity';
+import { messagingEntities } from '@emporium/messaging';
+import { orderingEntities } from '@emporium/ordering';
+
+/**
+ * The one-shot migration job (`npm run migration:up`, the compose `migrate` service, the
+ * Kubernetes Job). Apps never migrate implicitly at start.
+ */
+const entities = [...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities];
+const [command = 'up', ...args] = process.argv.slice(2);
+
+try {
+  const config = AppConfig.fromEnvironment(process.env);
+  if (command === 'up') {
+    if (config.env !== 'production') await ensureDatabase(config);
+    const applied = await migrateUp(config, entities);
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+  } else if (command === 'create') {
+    const file = await createMigration(config, entities, args.includes('--blank'));
+    console.log(`created ${file}; add it to libs/database/src/migrations/index.ts`);
+  } else {
+    console.error(`unknown command "${command}": use "up" or "create [--blank]"`);
+    process.exit(64);
+  }
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(78);
+  }
+  throw error;
+}

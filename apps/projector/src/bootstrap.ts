@@ -1,0 +1,34 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { AppConfig } from '@emporium/config';
+import { RabbitMqTransport } from '@emporium/messaging';
+import { Lifecycle } from '@emporium/telemetry';
+import { ProjectorModule, projections } from './projector.module.js';
+
+/**
+ * A hybrid app: the RabbitMQ transport runs the projections; a small HTTP server on
+ * PROJECTOR_PORT answers the health probes.
+ */
+export async function startProjector(config: AppConfig): Promise<NestFastifyApplication> {
+  const transport = new RabbitMqTransport({
+    url: config.amqp.url,
+    exchange: config.amqp.exchange,
+    queuePrefix: config.amqp.queuePrefix,
+    prefetch: config.amqp.prefetch,
+    retryDelaysMs: config.amqp.retryDelaysMs,
+    connectionName: 'emporium-projector',
+    projections,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(ProjectorModule.forRoot(config, transport), new FastifyAdapter(), {
+    logger: config.logLevel === 'silent' ? false : undefined,
+  });
+  app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
+  app.enableShutdownHooks();
+  await app.startAllMicroservices();
+  await app.listen({ port: config.projectorPort, host: config.host });
+  app.get(Lifecycle).markReady();
+  new Logger('Projector').log(`projector consuming ${projections.map((p) => p.name).join(', ')}; health on ${await app.getUrl()}`);
+  return app;
+}

@@ -1,0 +1,42 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { AppConfig, ConfigModule } from '@emporium/config';
+import { CatalogProjection, catalogEntities, catalogProjectionEvents } from '@emporium/catalog';
+import { DatabaseModule } from '@emporium/database';
+import { identityEntities } from '@emporium/identity';
+import { MessagingModule, messagingEntities, ProjectionRunnerModule, RabbitMqTransport } from '@emporium/messaging';
+import {
+  OrdersProjection,
+  orderingEntities,
+  ordersProjectionEvents,
+  SalesProjection,
+  salesProjectionEvents,
+} from '@emporium/ordering';
+import { HealthModule } from '@emporium/telemetry';
+import { ProjectionsController } from './projections.controller.js';
+
+export const projections = [
+  { name: 'catalog', eventTypes: catalogProjectionEvents },
+  { name: 'orders', eventTypes: ordersProjectionEvents },
+  { name: 'sales', eventTypes: salesProjectionEvents },
+];
+
+export const TRANSPORT = Symbol('TRANSPORT');
+
+@Module({})
+export class ProjectorModule {
+  static forRoot(config: AppConfig, transport: RabbitMqTransport): DynamicModule {
+    return {
+      module: ProjectorModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule.forRoot([...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities], 'emporium-projector'),
+        MessagingModule,
+        ProjectionRunnerModule.forProjections([CatalogProjection, OrdersProjection, SalesProjection]),
+        HealthModule.forRoot({
+          useValue: { brokerConnected: () => transport.isConnected, projections, outbox: false },
+        }),
+      ],
+      controllers: [ProjectionsController],
+    };
+  }
+}
