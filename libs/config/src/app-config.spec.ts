@@ -1,0 +1,52 @@
+import { AppConfig, ConfigError } from './app-config.js';
+
+const problems = (env: Record<string, string>): string[] => {
+  try {
+    AppConfig.fromEnvironment(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+};
+
+describe('AppConfig', () => {
+  it('starts on development defaults and warns about the ephemeral JWT key', () => {
+    const config = AppConfig.fromEnvironment({});
+    expect(config.port).toBe(3000);
+    expect(config.projectorPort).toBe(3001);
+    expect(config.jwt.ephemeral).toBe(true);
+    expect(config.warnings.join()).toMatch(/JWT_SECRET/);
+  });
+
+  it('names each malformed variable and what was wrong', () => {
+    const found = problems({ PORT: 'eighty', DATABASE_URL: 'mysql://x', AMQP_PREFETCH: '0' });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT: .*"eighty"/),
+        expect.stringMatching(/^DATABASE_URL:/),
+        expect.stringMatching(/^AMQP_PREFETCH:/),
+      ]),
+    );
+  });
+
+  it('requires the secrets and service URLs in production, never defaulting them', () => {
+    const found = problems({ NODE_ENV: 'production' });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^DATABASE_URL: is required/),
+        expect.stringMatching(/^AMQP_URL: is required/),
+        expect.stringMatching(/^JWT_SECRET: is required/),
+      ]),
+    );
+  });
+
+  it('refuses a short JWT secret without echoing it', () => {
+    const [problem] = problems({ JWT_SECRET: 'short-secret' });
+    expect(problem).toMatch(/^JWT_SECRET: must be at least 32 bytes$/);
+  });
+
+  it('wants the admin email and password together', () => {
+    expect(problems({ ADMIN_EMAIL: 'a@example.com' })).toEqual([expect.stringMatching(/^ADMIN_PASSWORD:/)]);
+  });
+});

@@ -1,0 +1,5 @@
+export { poll } from './poll.js';
+export { requireServices, SERVICE_URLS } from './services.js';
+export { isolatedEnvironment, type IsolatedEnvironment } from './isolation.js';
+export { freePort, startApp, runToExit, type RunningApp } from './processes.js';
+export { allEntities } from './entities.js';

@@ -1,0 +1,129 @@
+import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
+import { MessageHeaders, RabbitMqTransport, PoisonMessageError } from '@emporium/messaging';
+import type { EventEnvelope } from '@emporium/contracts';
+import { poll, requireServices, SERVICE_URLS } from '@emporium/testing';
+
+const TYPE = 'test.thing.happened';
+
+const envelope = (overrides: Partial<EventEnvelope> = {}): EventEnvelope => ({
+  id: crypto.randomUUID(),
+  type: TYPE,
+  schemaVersion: 1,
+  aggregateType: 'Thing',
+  aggregateId: crypto.randomUUID(),
+  aggregateVersion: 1,
+  position: '1',
+  occurredAt: new Date().toISOString(),
+  payload: {},
+  metadata: { actor: 't', correlationId: 'c', causationId: 'c' },
+  ...overrides,
+});
+
+describe('RabbitMqTransport (real RabbitMQ)', () => {
+  const suffix = crypto.randomUUID().slice(0, 8);
+  const exchange = `t.transport.${suffix}.events`;
+  const prefix = `t.transport.${suffix}`;
+  const queue = `${prefix}.probe`;
+  let transport: RabbitMqTransport;
+  let amqp: ChannelModel;
+  let channel: Channel;
+  const seen: string[] = [];
+  const behaviour = new Map<string, 'ok' | 'always-fail' | 'fail-once' | 'poison'>();
+  const failedOnce = new Set<string>();
+
+  const publish = (body: Buffer | object, routingKey = TYPE, messageId?: string): void => {
+    const content = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+    channel.publish(exchange, routingKey, content, { persistent: true, messageId, headers: { traceparent: '00-abc' } });
+  };
+  const dlq = async (): Promise<GetMessage[]> => {
+    const messages: GetMessage[] = [];
+    for (;;) {
+      const message = await channel.get(`${queue}.dlq`, { noAck: true });
+      if (!message) return messages;
+      messages.push(message);
+    }
+  };
+
+  beforeAll(async () => {
+    await requireServices();
+    transport = new RabbitMqTransport({
+      url: SERVICE_URLS.amqp,
+      exchange,
+      queuePrefix: prefix,
+      prefetch: 10,
+      retryDelaysMs: [50, 100],
+      connectionName: 'transport-test',
+      projections: [{ name: 'probe', eventTypes: [TYPE] }],
+    });
+    transport.addHandler(
+      'probe',
+      async (event: EventEnvelope) => {
+        const mode = behaviour.get(event.id) ?? 'ok';
+        if (mode === 'poison') throw new PoisonMessageError('payload cannot be applied');
+        if (mode === 'always-fail') throw new Error('apply failed');
+        if (mode === 'fail-once' && !failedOnce.has(event.id)) {
+          failedOnce.add(event.id);
+          throw new Error('transient failure');
+        }
+        seen.push(event.id);
+      },
+      true,
+    );
+    await new Promise<void>((resolve, reject) => transport.listen((error) => (error ? reject(error as Error) : resolve())));
+    amqp = await connect(SERVICE_URLS.amqp);
+    channel = await amqp.createChannel();
+  });
+
+  afterAll(async () => {
+    await transport?.close();
+    for (const q of [queue, `${queue}.dlq`, `${queue}.retry.1`, `${queue}.retry.2`]) await channel?.deleteQueue(q).catch(() => undefined);
+    await channel?.deleteExchange(exchange).catch(() => undefined);
+    await amqp?.close();
+  });
+
+  it('acks a handled message after the handler finished', async () => {
+    const event = envelope();
+    publish(event);
+    await poll(async () => seen.includes(event.id), Boolean, { what: 'the handler to run' });
+    await poll(async () => (await channel.checkQueue(queue)).messageCount, (n) => n === 0, { what: 'an empty queue' });
+  });
+
+  it('dead-letters unreadable messages at once, with the reason, without blocking the ones behind', async () => {
+    const behind = envelope();
+    publish(Buffer.from('{not json'), TYPE, 'bad-json');
+    publish({ hello: 'world' }, TYPE, 'bad-envelope');
+    const poisoned = envelope();
+    behaviour.set(poisoned.id, 'poison');
+    publish(poisoned, TYPE, poisoned.id);
+    publish(behind);
+    await poll(async () => seen.includes(behind.id), Boolean, { what: 'the message behind the poison' });
+
+    const parked = await poll(dlq, (m) => m.length >= 3, { what: 'three dead letters' });
+    const byId = Object.fromEntries(parked.map((m) => [String(m.properties.messageId), m.properties.headers ?? {}]));
+    expect(String(byId['bad-json'][MessageHeaders.error])).toMatch(/not valid JSON/);
+    expect(String(byId['bad-envelope'][MessageHeaders.error])).toMatch(/invalid envelope/);
+    expect(String(byId[poisoned.id][MessageHeaders.error])).toMatch(/payload cannot be applied/);
+    for (const headers of Object.values(byId)) {
+      expect(headers[MessageHeaders.attempts]).toBe(1);
+      expect(headers[MessageHeaders.originalRoutingKey]).toBe(TYPE);
+      expect(headers.traceparent).toBe('00-abc');
+    }
+  });
+
+  it('retries a failing apply with backoff, then parks it with the attempt count', async () => {
+    const flaky = envelope();
+    behaviour.set(flaky.id, 'fail-once');
+    const broken = envelope();
+    behaviour.set(broken.id, 'always-fail');
+    publish(flaky, TYPE, flaky.id);
+    publish(broken, TYPE, broken.id);
+
+    await poll(async () => seen.includes(flaky.id), Boolean, { what: 'the retried message to succeed' });
+    const [parked] = await poll(dlq, (m) => m.length === 1, { what: 'the always-failing message in the DLQ' });
+    expect(parked.properties.messageId).toBe(broken.id);
+    expect(parked.properties.headers?.[MessageHeaders.attempts]).toBe(3);
+    expect(String(parked.properties.headers?.[MessageHeaders.error])).toMatch(/apply failed/);
+    expect(parked.properties.headers?.[MessageHeaders.originalRoutingKey]).toBe(TYPE);
+    expect(seen).not.toContain(broken.id);
+  });
+});
