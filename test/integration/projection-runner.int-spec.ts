@@ -37,17 +37,19 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
   };
 
   const createProduct = async (stock = 5): Promise<string> => {
-    const result = await uow.execute(CommandContext.system(), async () =>
-      new Product({
-        id: crypto.randomUUID(),
-        sku: `SKU-${crypto.randomUUID().slice(0, 8)}`,
-        name: 'Projected mug',
-        description: 'for projections',
-        category: 'kitchen',
-        priceCents: 500,
-        currency: 'EUR',
-        stock,
-      }),
+    const result = await uow.execute(
+      CommandContext.system(),
+      async () =>
+        new Product({
+          id: crypto.randomUUID(),
+          sku: `SKU-${crypto.randomUUID().slice(0, 8)}`,
+          name: 'Projected mug',
+          description: 'for projections',
+          category: 'kitchen',
+          priceCents: 500,
+          currency: 'EUR',
+          stock,
+        }),
     );
     return result.id;
   };
@@ -78,9 +80,14 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
     const [created] = await stream(id);
     expect(await runner.handle('catalog', created)).toBe('applied');
     expect(await runner.handle('catalog', created)).toBe('duplicate');
-    const inbox = await query<{ n: string }>('select count(*) as n from projection_inbox where event_id = $1', [created.id]);
+    const inbox = await query<{ n: string }>('select count(*) as n from projection_inbox where event_id = $1', [
+      created.id,
+    ]);
     expect(Number(inbox[0].n)).toBe(1);
-    const [row] = await query<{ stock: number; version: number }>('select stock, version from read_catalog_products where id = $1', [id]);
+    const [row] = await query<{ stock: number; version: number }>(
+      'select stock, version from read_catalog_products where id = $1',
+      [id],
+    );
     expect(row).toEqual({ stock: 5, version: 1 });
   });
 
@@ -91,7 +98,10 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
     const [v1, v2, v3] = await stream(id);
 
     expect(await runner.handle('catalog', v3)).toBe('applied'); // fills v1 and v2 first
-    const [row] = await query<{ stock: number; version: number }>('select stock, version from read_catalog_products where id = $1', [id]);
+    const [row] = await query<{ stock: number; version: number }>(
+      'select stock, version from read_catalog_products where id = $1',
+      [id],
+    );
     expect(row).toEqual({ stock: 7, version: 3 });
     expect(await runner.handle('catalog', v1)).toBe('duplicate');
     expect(await runner.handle('catalog', v2)).toBe('duplicate');
@@ -108,7 +118,10 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
     const events = await stream(id);
     const outcomes = await Promise.all([...events, ...events].map((e) => runner.handle('catalog', e)));
     expect(outcomes.filter((o) => o === 'applied').length).toBeLessThanOrEqual(events.length);
-    const [row] = await query<{ stock: number; version: number }>('select stock, version from read_catalog_products where id = $1', [id]);
+    const [row] = await query<{ stock: number; version: number }>(
+      'select stock, version from read_catalog_products where id = $1',
+      [id],
+    );
     expect(row).toEqual({ stock: 15, version: 6 });
     const inbox = await query<{ n: string }>(
       "select count(*) as n from projection_inbox where projection = 'catalog' and event_id = any($1::uuid[])",
@@ -121,7 +134,9 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
     const id = await createProduct(1);
     const [created] = await stream(id);
     await expect(runner.handle('catalog', { ...created, id: crypto.randomUUID() })).rejects.toThrow(PoisonMessageError);
-    await expect(runner.handle('catalog', { ...created, aggregateId: crypto.randomUUID() })).rejects.toThrow(PoisonMessageError);
+    await expect(runner.handle('catalog', { ...created, aggregateId: crypto.randomUUID() })).rejects.toThrow(
+      PoisonMessageError,
+    );
     await expect(runner.handle('orders', created)).rejects.toThrow(/does not handle/);
     const rows = await query('select 1 from read_catalog_products where id = $1', [id]);
     expect(rows).toHaveLength(0);

@@ -69,14 +69,19 @@ describe('RabbitMqTransport (real RabbitMQ)', () => {
       },
       true,
     );
-    await new Promise<void>((resolve, reject) => transport.listen((error) => (error ? reject(error as Error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      transport.listen((error) =>
+        error ? reject(error instanceof Error ? error : new Error('listen failed')) : resolve(),
+      ),
+    );
     amqp = await connect(SERVICE_URLS.amqp);
     channel = await amqp.createChannel();
   });
 
   afterAll(async () => {
     await transport?.close();
-    for (const q of [queue, `${queue}.dlq`, `${queue}.retry.1`, `${queue}.retry.2`]) await channel?.deleteQueue(q).catch(() => undefined);
+    for (const q of [queue, `${queue}.dlq`, `${queue}.retry.1`, `${queue}.retry.2`])
+      await channel?.deleteQueue(q).catch(() => undefined);
     await channel?.deleteExchange(exchange).catch(() => undefined);
     await amqp?.close();
   });
@@ -85,7 +90,11 @@ describe('RabbitMqTransport (real RabbitMQ)', () => {
     const event = envelope();
     publish(event);
     await poll(async () => seen.includes(event.id), Boolean, { what: 'the handler to run' });
-    await poll(async () => (await channel.checkQueue(queue)).messageCount, (n) => n === 0, { what: 'an empty queue' });
+    await poll(
+      async () => (await channel.checkQueue(queue)).messageCount,
+      (n) => n === 0,
+      { what: 'an empty queue' },
+    );
   });
 
   it('dead-letters unreadable messages at once, with the reason, without blocking the ones behind', async () => {

@@ -4,7 +4,14 @@ import pg from 'pg';
 import { Product } from '@emporium/catalog';
 import { createOrmOptions } from '@emporium/database';
 import { CommandContext, OutboxRelay, UnitOfWork } from '@emporium/messaging';
-import { allEntities, isolatedEnvironment, poll, requireServices, SERVICE_URLS, type IsolatedEnvironment } from '@emporium/testing';
+import {
+  allEntities,
+  isolatedEnvironment,
+  poll,
+  requireServices,
+  SERVICE_URLS,
+  type IsolatedEnvironment,
+} from '@emporium/testing';
 
 const newProduct = (): Product =>
   new Product({
@@ -85,7 +92,11 @@ describe('OutboxRelay (real PostgreSQL and RabbitMQ)', () => {
       metadata: { actor: 'user-1', correlationId: 'corr-1', causationId: context.commandId, traceparent },
     });
     await poll(
-      () => orm.em.fork().getConnection().execute<{ published_at: Date | null }[]>('select published_at from event_log where id = ?', [envelope.id]),
+      () =>
+        orm.em
+          .fork()
+          .getConnection()
+          .execute<{ published_at: Date | null }[]>('select published_at from event_log where id = ?', [envelope.id]),
       (r) => r[0]?.published_at !== null,
       { what: 'published_at to be set' },
     );
@@ -108,12 +119,23 @@ describe('OutboxRelay (real PostgreSQL and RabbitMQ)', () => {
       await slow.query('begin');
       await insert(slow, early); // takes the lower position, commits last
       await insert(fast, late); // higher position, committed at once
-      await poll(async () => receivedIds(), (ids) => ids.includes(late), { what: 'the later position' });
+      await poll(
+        async () => receivedIds(),
+        (ids) => ids.includes(late),
+        { what: 'the later position' },
+      );
       expect(receivedIds()).not.toContain(early);
 
       await slow.query('commit');
-      await poll(async () => receivedIds(), (ids) => ids.includes(early), { what: 'the late-committing event' });
-      const { rows } = await fast.query<{ position: string; id: string }>('select position, id from event_log where id = any($1)', [[early, late]]);
+      await poll(
+        async () => receivedIds(),
+        (ids) => ids.includes(early),
+        { what: 'the late-committing event' },
+      );
+      const { rows } = await fast.query<{ position: string; id: string }>(
+        'select position, id from event_log where id = any($1)',
+        [[early, late]],
+      );
       const position = Object.fromEntries(rows.map((r) => [r.id, BigInt(r.position)]));
       expect(position[early] < position[late]).toBe(true);
     } finally {
@@ -125,12 +147,20 @@ describe('OutboxRelay (real PostgreSQL and RabbitMQ)', () => {
   it('keeps exactly one relay active and fails over when it stops', async () => {
     const [first] = relays;
     const second = await startRelay();
-    await poll(async () => [first.status().active, second.status().active], ([a, b]) => a !== b, { what: 'one active relay' });
+    await poll(
+      async () => [first.status().active, second.status().active],
+      ([a, b]) => a !== b,
+      { what: 'one active relay' },
+    );
     expect(first.status().active).toBe(true);
     expect(second.status().active).toBe(false);
 
     await first.stop();
-    await poll(async () => second.status().active, (active) => active, { what: 'the stand-by to take over' });
+    await poll(
+      async () => second.status().active,
+      (active) => active,
+      { what: 'the stand-by to take over' },
+    );
     const result = await uow.execute(CommandContext.system(), async () => newProduct());
     await poll(
       async () => received.some((m) => JSON.parse(m.content.toString()).position === result.position),

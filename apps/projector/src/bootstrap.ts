@@ -21,14 +21,20 @@ export async function startProjector(config: AppConfig): Promise<NestFastifyAppl
     connectionName: 'emporium-projector',
     projections,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(ProjectorModule.forRoot(config, transport), new FastifyAdapter(), {
-    logger: config.logLevel === 'silent' ? false : undefined,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    ProjectorModule.forRoot(config, transport),
+    new FastifyAdapter(),
+    {
+      logger: config.logLevel === 'silent' ? false : undefined,
+    },
+  );
   app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
   app.enableShutdownHooks();
   await app.startAllMicroservices();
   await app.listen({ port: config.projectorPort, host: config.host });
   app.get(Lifecycle).markReady();
-  new Logger('Projector').log(`projector consuming ${projections.map((p) => p.name).join(', ')}; health on ${await app.getUrl()}`);
+  new Logger('Projector').log(
+    `projector consuming ${projections.map((p) => p.name).join(', ')}; health on ${await app.getUrl()}`,
+  );
   return app;
 }

@@ -29,7 +29,10 @@ export class ProjectorModule {
       module: ProjectorModule,
       imports: [
         ConfigModule.forRoot(config),
-        DatabaseModule.forRoot([...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities], 'emporium-projector'),
+        DatabaseModule.forRoot(
+          [...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities],
+          'emporium-projector',
+        ),
         MessagingModule,
         ProjectionRunnerModule.forProjections([CatalogProjection, OrdersProjection, SalesProjection]),
         HealthModule.forRoot({

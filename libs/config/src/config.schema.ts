@@ -2,9 +2,7 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const csvOfPositiveInts = z
   .string()
   .regex(/^\d+(,\d+)*$/, 'expected a comma-separated list of milliseconds, e.g. 1000,5000,30000')
@@ -42,9 +40,7 @@ export const environmentSchema = z
 
     ADMIN_EMAIL: z.email().optional(),
     ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
-    PASSWORD_SCRYPT_COST: positiveInt
-      .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
-      .default(16384),
+    PASSWORD_SCRYPT_COST: positiveInt.refine((n) => (n & (n - 1)) === 0, 'must be a power of two').default(16384),
 
     READ_YOUR_WRITES_TIMEOUT_MS: positiveInt.max(60000).default(5000),
     COMMAND_MAX_RETRIES: positiveInt.max(50).default(5),

@@ -7,7 +7,7 @@ import { createOrmOptions, type EntityClass } from './orm-options.js';
 @Module({})
 export class DatabaseModule {
   /** Registers MikroORM for one app. Migrations are never run here (see `npm run migration:up`). */
-  static forRoot(entities: EntityClass[], applicationName: string): DynamicModule {
+  static forRoot(entities: EntityClass[], applicationName: string): DynamicModule | Promise<DynamicModule> {
     // MikroORM's core module is global: MikroORM and EntityManager are injectable everywhere.
     return MikroOrmModule.forRootAsync({
       driver: PostgreSqlDriver,

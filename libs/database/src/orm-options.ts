@@ -21,6 +21,7 @@ export function createOrmOptions(config: AppConfig, entities: EntityClass[], app
     driverOptions: { application_name: applicationName },
     migrations: {
       migrationsList,
+      silent: true,
       tableName: 'schema_migrations',
       transactional: true,
       allOrNothing: true,

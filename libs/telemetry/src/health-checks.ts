@@ -54,7 +54,10 @@ export class HealthChecks {
     await this.dlqBroker.close();
   }
 
-  private async guard(key: string, work: () => Promise<{ up: boolean; data: Record<string, unknown> }>): Promise<HealthIndicatorResult> {
+  private async guard(
+    key: string,
+    work: () => Promise<{ up: boolean; data: Record<string, unknown> }>,
+  ): Promise<HealthIndicatorResult> {
     const check = this.indicator.check(key);
     try {
       const { up, data } = await withTimeout(work(), this.config.health.timeoutMs, key);
@@ -90,13 +93,22 @@ export class HealthChecks {
   private projectionLag(name: string, eventTypes: readonly string[]): Promise<HealthIndicatorResult> {
     return this.guard(`projection:${name}`, async () => {
       const lag = await this.progress.lag(name, eventTypes);
-      return { up: lag.events <= this.config.health.projectionMaxLag, data: { lagEvents: lag.events, lagSeconds: lag.oldestSeconds } };
+      return {
+        up: lag.events <= this.config.health.projectionMaxLag,
+        data: { lagEvents: lag.events, lagSeconds: lag.oldestSeconds },
+      };
     });
   }
 
   private deadLetters(name: string, eventTypes: readonly string[]): Promise<HealthIndicatorResult> {
     return this.guard(`dlq:${name}`, async () => {
-      const topology = new ProjectionTopology(this.config.amqp.exchange, this.config.amqp.queuePrefix, name, eventTypes, []);
+      const topology = new ProjectionTopology(
+        this.config.amqp.exchange,
+        this.config.amqp.queuePrefix,
+        name,
+        eventTypes,
+        [],
+      );
       await this.dlqBroker.start();
       const depth = await this.dlqBroker.withChannel(async (channel) => {
         const queue = await channel.checkQueue(topology.deadLetterQueue);

@@ -14,8 +14,7 @@ export class HealthModule implements OnApplicationShutdown {
 
   static forRoot(
     sources:
-      | { useValue: HealthSources }
-      | { useFactory: (...deps: never[]) => HealthSources; inject: Array<Type<unknown>> },
+      { useValue: HealthSources } | { useFactory: (...deps: never[]) => HealthSources; inject: Array<Type<unknown>> },
   ): DynamicModule {
     return {
       module: HealthModule,

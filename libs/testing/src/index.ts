@@ -3,3 +3,5 @@ export { requireServices, SERVICE_URLS } from './services.js';
 export { isolatedEnvironment, type IsolatedEnvironment } from './isolation.js';
 export { freePort, startApp, runToExit, type RunningApp } from './processes.js';
 export { allEntities } from './entities.js';
+export { httpClient, type HttpResponse, type RequestOptions } from './http.js';
+export { compareWithRebuild, type RebuildReport } from './rebuild.js';

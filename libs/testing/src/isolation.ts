@@ -20,8 +20,14 @@ export interface IsolatedEnvironment {
  * One database, one exchange and one queue prefix per test file, so suites run in parallel and
  * never see each other's data or messages.
  */
-export async function isolatedEnvironment(label: string, entities: Parameters<typeof migrateUp>[1]): Promise<IsolatedEnvironment> {
-  const id = `${label.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+export async function isolatedEnvironment(
+  label: string,
+  entities: Parameters<typeof migrateUp>[1],
+): Promise<IsolatedEnvironment> {
+  const id = `${label
+    .replace(/[^a-z0-9]/gi, '_')
+    .toLowerCase()
+    .slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   const databaseUrl = `postgresql://postgres@127.0.0.1:5432/emporium_t_${id}`;
   const exchange = `t.${id}.events`;
   const queuePrefix = `t.${id}`;

@@ -69,7 +69,10 @@ export async function startApp(name: 'api' | 'projector', env: Record<string, st
 }
 
 /** Runs an app expecting it to refuse to start; returns its exit code and output. */
-export async function runToExit(name: 'api' | 'projector', env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+export async function runToExit(
+  name: 'api' | 'projector',
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, [`dist/apps/${name}/src/main.js`], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },

@@ -28,7 +28,9 @@ export async function requireServices(): Promise<void> {
     const connection = await connect(SERVICE_URLS.amqp, { timeout: 3000 });
     await connection.close();
   } catch (error) {
-    problems.push(`RabbitMQ at 127.0.0.1:5672 is unreachable (${(error as Error).message}); start it with \`rabbitmq-server -detached\``);
+    problems.push(
+      `RabbitMQ at 127.0.0.1:5672 is unreachable (${(error as Error).message}); start it with \`rabbitmq-server -detached\``,
+    );
   }
   if (problems.length) throw new Error(`required services are missing:\n- ${problems.join('\n- ')}`);
 }

@@ -18,7 +18,14 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   override handleRequest<T>(error: unknown, user: T): T {
-    if (error || !user) throw new ProblemException(401, 'unauthorized', 'a valid bearer token is required', {}, { 'www-authenticate': 'Bearer' });
+    if (error || !user)
+      throw new ProblemException(
+        401,
+        'unauthorized',
+        'a valid bearer token is required',
+        {},
+        { 'www-authenticate': 'Bearer' },
+      );
     return user;
   }
 }
@@ -29,7 +36,10 @@ export class RolesGuard implements CanActivate {
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES, [context.getHandler(), context.getClass()]);
+    const roles = this.reflector.getAllAndOverride<string[] | undefined>(ROLES, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (!roles?.length) return true;
     const user = context.switchToHttp().getRequest<AuthenticatedRequest>().user;
     if (user?.roles.some((role) => roles.includes(role))) return true;

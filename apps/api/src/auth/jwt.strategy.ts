@@ -29,8 +29,9 @@ export class JwtStrategy extends PassportStrategy(Strategy) {
   }
 
   validate(claims: TokenClaims): (Actor & { email: string }) | false {
-    if (typeof claims.exp !== 'number' || typeof claims.sub !== 'string' || typeof claims.email !== 'string') return false;
+    if (typeof claims.exp !== 'number' || typeof claims.sub !== 'string' || typeof claims.email !== 'string')
+      return false;
     if (!Array.isArray(claims.roles) || !claims.roles.every((r) => typeof r === 'string')) return false;
-    return { id: claims.sub, email: claims.email, roles: claims.roles as string[] };
+    return { id: claims.sub, email: claims.email, roles: claims.roles };
   }
 }

@@ -53,7 +53,13 @@ export class ProductsController {
   @ApiAuthenticated()
   @IfMatch()
   @ApiOkResponse({ type: CommandResultDto })
-  @ApiProblems([400, 'invalid input'], [403, 'admin only'], [404, 'no such product'], [409, 'discontinued'], [412, 'stale If-Match'])
+  @ApiProblems(
+    [400, 'invalid input'],
+    [403, 'admin only'],
+    [404, 'no such product'],
+    [409, 'discontinued'],
+    [412, 'stale If-Match'],
+  )
   update(
     @Param('id', ResourceId()) id: string,
     @Body() body: UpdateProductDto,
@@ -68,7 +74,13 @@ export class ProductsController {
   @ApiAuthenticated()
   @IfMatch()
   @ApiOkResponse({ type: CommandResultDto })
-  @ApiProblems([400, 'invalid input'], [403, 'admin only'], [404, 'no such product'], [409, 'discontinued'], [412, 'stale If-Match'])
+  @ApiProblems(
+    [400, 'invalid input'],
+    [403, 'admin only'],
+    [404, 'no such product'],
+    [409, 'discontinued'],
+    [412, 'stale If-Match'],
+  )
   changePrice(
     @Param('id', ResourceId()) id: string,
     @Body() body: ChangePriceDto,
@@ -85,7 +97,13 @@ export class ProductsController {
   @IfMatch()
   @ApiIdempotencyKey()
   @ApiOkResponse({ type: CommandResultDto })
-  @ApiProblems([400, 'invalid input'], [403, 'admin only'], [404, 'no such product'], [409, 'discontinued'], [412, 'stale If-Match'])
+  @ApiProblems(
+    [400, 'invalid input'],
+    [403, 'admin only'],
+    [404, 'no such product'],
+    [409, 'discontinued'],
+    [412, 'stale If-Match'],
+  )
   restock(
     @Param('id', ResourceId()) id: string,
     @Body() body: RestockDto,

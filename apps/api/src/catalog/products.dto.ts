@@ -45,14 +45,27 @@ export class RestockDto {
   @ApiProperty({ minimum: 1, maximum: 1_000_000 }) @IsInt() @Min(1) @Max(1_000_000) quantity!: number;
 }
 
-const toBoolean = ({ value }: { value: unknown }): unknown => (value === 'true' ? true : value === 'false' ? false : value);
+const toBoolean = ({ value }: { value: unknown }): unknown =>
+  value === 'true' ? true : value === 'false' ? false : value;
 
 export class ListProductsQueryDto {
   @ApiPropertyOptional({ pattern: CATEGORY.source }) @IsOptional() @Matches(CATEGORY) category?: string;
 
-  @ApiPropertyOptional({ minimum: 0 }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(MAX_PRICE_CENTS) minPrice?: number;
+  @ApiPropertyOptional({ minimum: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_PRICE_CENTS)
+  minPrice?: number;
 
-  @ApiPropertyOptional({ minimum: 0 }) @IsOptional() @Type(() => Number) @IsInt() @Min(0) @Max(MAX_PRICE_CENTS) maxPrice?: number;
+  @ApiPropertyOptional({ minimum: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(MAX_PRICE_CENTS)
+  maxPrice?: number;
 
   @ApiPropertyOptional({ maxLength: 200, description: 'full-text search (web search syntax)' })
   @IsOptional()

@@ -3,7 +3,11 @@ import { ApiBearerAuth, ApiHeader, ApiResponse } from '@nestjs/swagger';
 import { ProblemDto } from './common.dto.js';
 
 const problem = (status: number, description: string): MethodDecorator =>
-  ApiResponse({ status, description, content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } } });
+  ApiResponse({
+    status,
+    description,
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemDto' } } },
+  });
 
 /** Documents the errors a route can answer, all as problem+json. */
 export function ApiProblems(...statuses: Array<[number, string]>): MethodDecorator {
@@ -11,16 +15,21 @@ export function ApiProblems(...statuses: Array<[number, string]>): MethodDecorat
 }
 
 export function ApiAuthenticated(): MethodDecorator & ClassDecorator {
-  return applyDecorators(
-    ApiBearerAuth(),
-    problem(401, 'missing, invalid or expired token'),
-  ) as MethodDecorator & ClassDecorator;
+  return applyDecorators(ApiBearerAuth(), problem(401, 'missing, invalid or expired token'));
 }
 
 export const ApiIdempotencyKey = (): MethodDecorator =>
-  ApiHeader({ name: 'Idempotency-Key', required: false, description: 'replays the first response for a repeated request' });
+  ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'replays the first response for a repeated request',
+  });
 
 export const ApiMinPosition = (): MethodDecorator =>
-  ApiHeader({ name: 'X-Min-Position', required: false, description: 'wait until this command position is visible (read-your-writes)' });
+  ApiHeader({
+    name: 'X-Min-Position',
+    required: false,
+    description: 'wait until this command position is visible (read-your-writes)',
+  });
 
 export { ProblemDto };

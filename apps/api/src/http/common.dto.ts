@@ -2,7 +2,8 @@ import { ApiProperty } from '@nestjs/swagger';
 
 export class CommandResultDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty({ example: 3, description: 'aggregate version after the command; send it as If-Match' }) version!: number;
+  @ApiProperty({ example: 3, description: 'aggregate version after the command; send it as If-Match' })
+  version!: number;
   @ApiProperty({
     example: '1042',
     description: 'event-log position; send it as X-Min-Position on a query to read your own write',

@@ -43,7 +43,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
     next: CallHandler,
   ): Promise<unknown> {
     if (typeof header !== 'string' || !KEY.test(header)) {
-      throw new ProblemException(400, 'invalid-idempotency-key', 'Idempotency-Key must be 1-255 characters of [A-Za-z0-9_.:-]');
+      throw new ProblemException(
+        400,
+        'invalid-idempotency-key',
+        'Idempotency-Key must be 1-255 characters of [A-Za-z0-9_.:-]',
+      );
     }
     const actor = request.user?.id ?? 'anonymous';
     const path = request.url.split('?')[0];
@@ -58,14 +62,31 @@ export class IdempotencyInterceptor implements NestInterceptor {
       const { rows } = await sql<StoredResponse>`select request_hash, status_code, response_body from idempotency_keys
           where actor = ${actor} and key = ${header}`.execute(db);
       const stored = rows[0];
-      if (!stored) throw new ProblemException(409, 'idempotency-key-in-progress', 'retry this request', {}, { 'retry-after': '1' });
+      if (!stored)
+        throw new ProblemException(
+          409,
+          'idempotency-key-in-progress',
+          'retry this request',
+          {},
+          { 'retry-after': '1' },
+        );
       if (stored.request_hash !== hash) {
-        throw new ProblemException(422, 'idempotency-key-reused', 'this Idempotency-Key was used with a different request');
+        throw new ProblemException(
+          422,
+          'idempotency-key-reused',
+          'this Idempotency-Key was used with a different request',
+        );
       }
       if (stored.status_code === null) {
-        throw new ProblemException(409, 'idempotency-key-in-progress', 'the first request with this key is still running', {}, {
-          'retry-after': '1',
-        });
+        throw new ProblemException(
+          409,
+          'idempotency-key-in-progress',
+          'the first request with this key is still running',
+          {},
+          {
+            'retry-after': '1',
+          },
+        );
       }
       const reply = context.switchToHttp().getResponse<FastifyReply>();
       void reply.header('idempotent-replayed', 'true');
@@ -78,14 +99,16 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
 
     try {
-      const body = await lastValueFrom(next.handle(), { defaultValue: undefined });
+      const body: unknown = await lastValueFrom(next.handle(), { defaultValue: undefined });
       const status = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ?? 201;
       await this.complete(actor, header, status, body);
       return body;
     } catch (error) {
       const { problem } = toProblem(error);
       if (problem.status >= 500) {
-        await sql`delete from idempotency_keys where actor = ${actor} and key = ${header}`.execute(this.orm.em.fork().getKysely());
+        await sql`delete from idempotency_keys where actor = ${actor} and key = ${header}`.execute(
+          this.orm.em.fork().getKysely(),
+        );
       } else {
         await this.complete(actor, header, problem.status, problem);
       }

@@ -39,7 +39,9 @@ const logger = new Logger('Problem');
 
 function title(status: number): string {
   const name = HttpStatus[status] as string | undefined;
-  return name ? name.toLowerCase().replace(/(^|_)(\w)/g, (_, sep: string, c: string) => (sep ? ' ' : '') + c.toUpperCase()) : 'Error';
+  return name
+    ? name.toLowerCase().replace(/(^|_)(\w)/g, (_, sep: string, c: string) => (sep ? ' ' : '') + c.toUpperCase())
+    : 'Error';
 }
 
 function problem(status: number, code: string, detail: string, extensions: Record<string, unknown> = {}): Problem {
@@ -52,7 +54,10 @@ function problem(status: number, code: string, detail: string, extensions: Recor
  */
 export function toProblem(error: unknown): { problem: Problem; headers: Record<string, string> } {
   if (error instanceof DomainError) {
-    return { problem: problem(STATUS_BY_KIND[error.kind], error.code, error.message, error.details ?? {}), headers: {} };
+    return {
+      problem: problem(STATUS_BY_KIND[error.kind], error.code, error.message, error.details ?? {}),
+      headers: {},
+    };
   }
   if (error instanceof ProblemException) {
     const body = error.getResponse() as { code: string; detail: string };
@@ -62,8 +67,12 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
   if (error instanceof HttpException) {
     const status = error.getStatus();
     const body = error.getResponse();
-    const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? error.message);
-    const detail = Array.isArray(message) ? message.join('; ') : String(message);
+    const message = typeof body === 'string' ? body : (body as { message?: unknown }).message;
+    const detail = Array.isArray(message)
+      ? message.map(String).join('; ')
+      : typeof message === 'string'
+        ? message
+        : error.message;
     const code = HttpStatus[status]?.toLowerCase().replace(/_/g, '-') ?? 'error';
     return { problem: problem(status, code, detail), headers: {} };
   }

@@ -36,7 +36,11 @@ export class ReadYourWritesInterceptor implements NestInterceptor {
     const ref = this.reflector.get<ReadModelRef | undefined>(READ_MODEL, context.getHandler());
     if (header === undefined || !ref) return next.handle();
     if (typeof header !== 'string' || !/^[1-9]\d{0,18}$/.test(header)) {
-      throw new ProblemException(400, 'invalid-min-position', 'X-Min-Position must be a position returned by a command');
+      throw new ProblemException(
+        400,
+        'invalid-min-position',
+        'X-Min-Position must be a position returned by a command',
+      );
     }
     return from(this.waitFor(ref, header)).pipe(switchMap(() => next.handle()));
   }

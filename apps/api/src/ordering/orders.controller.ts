@@ -19,7 +19,14 @@ import { CommandResultDto } from '../http/common.dto.js';
 import { ResourceId } from '../http/params.js';
 import { ProblemException } from '../http/problem.js';
 import { ReadModel } from '../http/read-your-writes.interceptor.js';
-import { DailySalesDto, DailySalesQueryDto, ListOrdersQueryDto, OrderDto, OrderPageDto, PlaceOrderDto } from './orders.dto.js';
+import {
+  DailySalesDto,
+  DailySalesQueryDto,
+  ListOrdersQueryDto,
+  OrderDto,
+  OrderPageDto,
+  PlaceOrderDto,
+} from './orders.dto.js';
 
 @ApiTags('orders')
 @ApiAuthenticated()
@@ -34,7 +41,11 @@ export class OrdersController {
   @Roles('customer')
   @ApiIdempotencyKey()
   @ApiCreatedResponse({ type: CommandResultDto })
-  @ApiProblems([400, 'invalid input'], [409, 'out of stock (names the products)'], [422, 'unknown or discontinued product'])
+  @ApiProblems(
+    [400, 'invalid input'],
+    [409, 'out of stock (names the products)'],
+    [422, 'unknown or discontinued product'],
+  )
   place(@Body() body: PlaceOrderDto, @CommandCtx() ctx: CommandContext): Promise<CommandResultDto> {
     return this.commands.execute(new PlaceOrder(ctx, body.lines));
   }

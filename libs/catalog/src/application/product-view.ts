@@ -31,7 +31,8 @@ export interface ProductRow {
   updated_at: Date;
 }
 
-export const PRODUCT_COLUMNS = 'id, sku, name, description, category, price_cents, currency, stock, status, version, created_at, updated_at';
+export const PRODUCT_COLUMNS =
+  'id, sku, name, description, category, price_cents, currency, stock, status, version, created_at, updated_at';
 
 export function toProductView(row: ProductRow): ProductView {
   return {

@@ -87,7 +87,11 @@ export class Product extends AggregateRoot {
     if (changes.description !== undefined) this.description = changes.description;
     if (changes.category !== undefined) this.category = changes.category;
     this.touch();
-    this.record(CatalogEvents.ProductUpdated, { name: this.name, description: this.description, category: this.category });
+    this.record(CatalogEvents.ProductUpdated, {
+      name: this.name,
+      description: this.description,
+      category: this.category,
+    });
   }
 
   changePrice(priceCents: number): void {

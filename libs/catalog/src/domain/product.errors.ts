@@ -40,7 +40,11 @@ export class DuplicateSku extends DomainError {
 export class InsufficientStock extends DomainError {
   readonly kind = 'conflict';
   readonly code = 'insufficient-stock';
-  constructor(readonly productId: string, readonly requested: number, readonly available: number) {
+  constructor(
+    readonly productId: string,
+    readonly requested: number,
+    readonly available: number,
+  ) {
     super(`product ${productId}: ${requested} requested, ${available} available`);
   }
 }

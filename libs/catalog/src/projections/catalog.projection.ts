@@ -23,11 +23,19 @@ export class CatalogProjection implements Projection {
           values (${id}, ${field<string>(p, 'sku', isString)}, ${field<string>(p, 'name', isString)},
             ${field<string>(p, 'description', isString)}, ${field<string>(p, 'category', isString)},
             ${field<number>(p, 'priceCents', isInt)}, ${field<string>(p, 'currency', isString)},
-            ${field<number>(p, 'stock', isInt)}, ${field<string>(p, 'status', isString)}, ${at}, ${at}, ${v})`.execute(db);
+            ${field<number>(p, 'stock', isInt)}, ${field<string>(p, 'status', isString)}, ${at}, ${at}, ${v})`.execute(
+          db,
+        );
         return;
       case CatalogEvents.ProductUpdated:
-        await this.update(db, id, at, v, sql`name = ${field<string>(p, 'name', isString)},
-            description = ${field<string>(p, 'description', isString)}, category = ${field<string>(p, 'category', isString)}`);
+        await this.update(
+          db,
+          id,
+          at,
+          v,
+          sql`name = ${field<string>(p, 'name', isString)},
+            description = ${field<string>(p, 'description', isString)}, category = ${field<string>(p, 'category', isString)}`,
+        );
         return;
       case CatalogEvents.PriceChanged:
         await this.update(db, id, at, v, sql`price_cents = ${field<number>(p, 'priceCents', isInt)}`);

@@ -136,7 +136,9 @@ export class Migration20261121000000_init extends Migration {
           setweight(to_tsvector('english'::regconfig, description), 'C')
         ) stored
       )`);
-    this.addSql(`create index read_catalog_products_category_price_idx on read_catalog_products (category, price_cents, id)`);
+    this.addSql(
+      `create index read_catalog_products_category_price_idx on read_catalog_products (category, price_cents, id)`,
+    );
     this.addSql(`create index read_catalog_products_price_idx on read_catalog_products (price_cents, id)`);
     this.addSql(`create index read_catalog_products_name_idx on read_catalog_products (name, id)`);
     this.addSql(`create index read_catalog_products_created_idx on read_catalog_products (created_at, id)`);

@@ -129,7 +129,11 @@ export class RabbitMqTransport extends Server implements CustomTransportStrategy
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  private async onMessage(topology: ProjectionTopology, channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+  private async onMessage(
+    topology: ProjectionTopology,
+    channel: ConfirmChannel,
+    message: ConsumeMessage,
+  ): Promise<void> {
     const attempts = Number(message.properties.headers?.[Headers.attempts] ?? 0);
     try {
       let envelope: EventEnvelope;
@@ -170,7 +174,7 @@ export class RabbitMqTransport extends Server implements CustomTransportStrategy
       [Headers.failedAt]: new Date().toISOString(),
       [Headers.projection]: topology.projection,
       [Headers.originalRoutingKey]:
-        message.properties.headers?.[Headers.originalRoutingKey] ?? message.fields.routingKey,
+        (message.properties.headers?.[Headers.originalRoutingKey] as string | undefined) ?? message.fields.routingKey,
     };
     const properties: Options.Publish = {
       ...message.properties,
@@ -180,11 +184,15 @@ export class RabbitMqTransport extends Server implements CustomTransportStrategy
     };
     try {
       await new Promise<void>((resolve, reject) => {
-        channel.sendToQueue(target, message.content, properties, (err) => (err ? reject(err) : resolve()));
+        channel.sendToQueue(target, message.content, properties, (err: unknown) =>
+          err ? reject(err instanceof Error ? err : new Error('publish was not confirmed')) : resolve(),
+        );
       });
       channel.ack(message);
       const level = target === topology.deadLetterQueue ? 'warn' : 'debug';
-      this.logger[level](`${topology.projection}: message ${String(message.properties.messageId)} -> ${target}: ${reason}`);
+      this.logger[level](
+        `${topology.projection}: message ${String(message.properties.messageId)} -> ${target}: ${reason}`,
+      );
     } catch (publishError) {
       // Could not park it: leave it to the broker (redelivered on reconnect), never drop it.
       this.logger.error(`${topology.projection}: could not move a failed message: ${(publishError as Error).message}`);

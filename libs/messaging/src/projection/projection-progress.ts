@@ -37,7 +37,9 @@ export class ProjectionProgress {
     const { rows } = await sql<{ events: string; oldest: Date | null }>`
       select count(*) as events, min(e.occurred_at) as oldest from event_log e
        where e.type = any(${[...eventTypes]}::text[])
-         and not exists (select 1 from projection_inbox i where i.projection = ${projection} and i.event_id = e.id)`.execute(db);
+         and not exists (select 1 from projection_inbox i where i.projection = ${projection} and i.event_id = e.id)`.execute(
+      db,
+    );
     const oldest = rows[0].oldest;
     return {
       events: Number(rows[0].events),

@@ -20,11 +20,7 @@ export class PoisonMessageError extends Error {
 }
 
 /** Narrow a payload field at the boundary: a malformed payload is poison, not a crash. */
-export function field<T>(
-  payload: unknown,
-  name: string,
-  check: (value: unknown) => boolean,
-): T {
+export function field<T>(payload: unknown, name: string, check: (value: unknown) => boolean): T {
   const value = (payload as Record<string, unknown> | null)?.[name];
   if (!check(value)) throw new PoisonMessageError(`payload.${name} is missing or invalid`);
   return value as T;

@@ -59,7 +59,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   status(): RelayStatus {
-    return { active: this.active, brokerConnected: this.broker.isConnected, published: this.published, lastError: this.lastError };
+    return {
+      active: this.active,
+      brokerConnected: this.broker.isConnected,
+      published: this.published,
+      lastError: this.lastError,
+    };
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -2,7 +2,8 @@
  * Base of every domain and application error. `kind` is what the HTTP edge maps to a status
  * (once, in the problem+json filter); `code` is stable and documented for clients.
  */
-export type DomainErrorKind = 'invalid' | 'not-found' | 'conflict' | 'precondition-failed' | 'unprocessable' | 'unauthorized';
+export type DomainErrorKind =
+  'invalid' | 'not-found' | 'conflict' | 'precondition-failed' | 'unprocessable' | 'unauthorized';
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;

@@ -53,8 +53,7 @@ export class UnitOfWork {
 
     // The primary aggregate's event first, then the others (e.g. stock reservations).
     const aggregates = [primary, ...em.getUnitOfWork().getIdentityMap().values()].filter(
-      (entity, index, all): entity is AggregateRoot =>
-        entity instanceof AggregateRoot && all.indexOf(entity) === index,
+      (entity, index, all): entity is AggregateRoot => entity instanceof AggregateRoot && all.indexOf(entity) === index,
     );
     const entries: EventLogEntry[] = [];
     for (const aggregate of aggregates) {

@@ -27,7 +27,8 @@ export interface OrderRow {
   version: number;
 }
 
-export const ORDER_COLUMNS = 'id, customer_id, status, lines, total_cents, currency, placed_at, updated_at, timeline, version';
+export const ORDER_COLUMNS =
+  'id, customer_id, status, lines, total_cents, currency, placed_at, updated_at, timeline, version';
 
 export function toOrderView(row: OrderRow): OrderView {
   return {

@@ -19,7 +19,12 @@ const anOrder = (lines: OrderLine[] = [line(), line({ quantity: 1, unitPriceCent
 
 describe('Order', () => {
   it('computes the total in minor units and records the placement', () => {
-    const order = new Order({ id: crypto.randomUUID(), customerId: 'c', currency: 'EUR', lines: [line(), line({ quantity: 3, unitPriceCents: 5 })] });
+    const order = new Order({
+      id: crypto.randomUUID(),
+      customerId: 'c',
+      currency: 'EUR',
+      lines: [line(), line({ quantity: 3, unitPriceCents: 5 })],
+    });
     expect(order.totalCents).toBe(2015);
     expect(order.status).toBe('placed');
     expect(order.pullEvents()[0]).toMatchObject({ type: OrderingEvents.OrderPlaced, payload: { totalCents: 2015 } });

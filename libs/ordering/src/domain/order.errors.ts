@@ -28,7 +28,10 @@ export class OutOfStock extends DomainError {
 export class ProductsUnavailable extends DomainError {
   readonly kind = 'unprocessable';
   readonly code = 'products-unavailable';
-  constructor(readonly unknown: string[], readonly discontinued: string[]) {
+  constructor(
+    readonly unknown: string[],
+    readonly discontinued: string[],
+  ) {
     super(
       [
         unknown.length ? `unknown products: ${unknown.join(', ')}` : '',

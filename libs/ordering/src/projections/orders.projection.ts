@@ -26,7 +26,9 @@ export class OrdersProjection implements Projection {
           (id, customer_id, status, lines, total_cents, currency, placed_at, updated_at, timeline, version)
         values (${event.aggregateId}, ${field<string>(p, 'customerId', isString)}, 'placed',
           ${JSON.stringify(field<unknown[]>(p, 'lines', isArray))}::jsonb, ${field<number>(p, 'totalCents', isInt)},
-          ${field<string>(p, 'currency', isString)}, ${at}, ${at}, ${timeline}::jsonb, ${event.aggregateVersion})`.execute(db);
+          ${field<string>(p, 'currency', isString)}, ${at}, ${at}, ${timeline}::jsonb, ${event.aggregateVersion})`.execute(
+        db,
+      );
       return;
     }
     const status = STATUS_BY_EVENT[event.type];

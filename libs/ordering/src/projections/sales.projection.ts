@@ -15,8 +15,7 @@ export class SalesProjection implements Projection {
   readonly eventTypes = salesProjectionEvents;
 
   async apply(event: EventEnvelope, db: Db): Promise<void> {
-    const sign =
-      event.type === OrderingEvents.OrderPlaced ? 1 : event.type === OrderingEvents.OrderCancelled ? -1 : 0;
+    const sign = event.type === OrderingEvents.OrderPlaced ? 1 : event.type === OrderingEvents.OrderCancelled ? -1 : 0;
     if (sign === 0) throw new PoisonMessageError(`sales projection cannot apply ${event.type}`);
     const currency = field<string>(event.payload, 'currency', isString);
     const lines = [...field<OrderLineV1[]>(event.payload, 'lines', isArray)]

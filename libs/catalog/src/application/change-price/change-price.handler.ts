@@ -8,6 +8,8 @@ export class ChangePriceHandler implements ICommandHandler<ChangePrice> {
   constructor(private readonly uow: UnitOfWork) {}
 
   execute(command: ChangePrice): Promise<CommandResult> {
-    return changeProduct(this.uow, command.context, command.productId, command.expectedVersion, (p) => p.changePrice(command.priceCents));
+    return changeProduct(this.uow, command.context, command.productId, command.expectedVersion, (p) =>
+      p.changePrice(command.priceCents),
+    );
   }
 }

@@ -8,6 +8,8 @@ export class RestockHandler implements ICommandHandler<Restock> {
   constructor(private readonly uow: UnitOfWork) {}
 
   execute(command: Restock): Promise<CommandResult> {
-    return changeProduct(this.uow, command.context, command.productId, command.expectedVersion, (p) => p.restock(command.quantity));
+    return changeProduct(this.uow, command.context, command.productId, command.expectedVersion, (p) =>
+      p.restock(command.quantity),
+    );
   }
 }

@@ -16,7 +16,10 @@ export class RegisterUserHandler implements ICommandHandler<RegisterUser> {
   async execute({ context, email, password, name, roles }: RegisterUser): Promise<CommandResult> {
     const passwordHash = await this.hasher.hash(password);
     try {
-      return await this.uow.execute(context, async () => new User({ id: crypto.randomUUID(), email, name, passwordHash, roles }));
+      return await this.uow.execute(
+        context,
+        async () => new User({ id: crypto.randomUUID(), email, name, passwordHash, roles }),
+      );
     } catch (error) {
       if (isUniqueViolation(error, 'users_email_key')) throw new EmailTaken();
       throw error;

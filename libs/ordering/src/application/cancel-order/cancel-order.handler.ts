@@ -13,7 +13,9 @@ export class CancelOrderHandler implements ICommandHandler<CancelOrder> {
   execute({ context, orderId }: CancelOrder): Promise<CommandResult> {
     return this.uow.execute(context, async (em) => {
       const order = await loadOrderFor(em, context, orderId, 'owner-or-admin');
-      const lines = order.cancel(context.isAdmin() && context.actor.id !== order.customerId ? 'cancelled by admin' : 'cancelled by customer');
+      const lines = order.cancel(
+        context.isAdmin() && context.actor.id !== order.customerId ? 'cancelled by admin' : 'cancelled by customer',
+      );
       const products = await em.find(
         Product,
         { id: { $in: lines.map((l) => l.productId) } },

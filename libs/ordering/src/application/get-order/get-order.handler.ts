@@ -10,9 +10,10 @@ export class GetOrderHandler implements IQueryHandler<GetOrder> {
   constructor(private readonly orm: MikroORM) {}
 
   async execute({ actor, orderId }: GetOrder): Promise<OrderView> {
-    const { rows } = await sql<OrderRow>`select ${sql.raw(ORDER_COLUMNS)} from read_orders where id = ${orderId}`.execute(
-      this.orm.em.fork().getKysely(),
-    );
+    const { rows } =
+      await sql<OrderRow>`select ${sql.raw(ORDER_COLUMNS)} from read_orders where id = ${orderId}`.execute(
+        this.orm.em.fork().getKysely(),
+      );
     const row = rows[0];
     // Someone else's order is "not found": its existence is not leaked.
     if (!row || (!actor.roles.includes('admin') && row.customer_id !== actor.id)) throw new OrderNotFound(orderId);

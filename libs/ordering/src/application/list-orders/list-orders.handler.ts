@@ -25,7 +25,10 @@ export class ListOrdersHandler implements IQueryHandler<ListOrders> {
     const last = page.at(-1);
     return {
       items: page,
-      nextCursor: rows.length > filter.limit && last ? Buffer.from(JSON.stringify([last.placedAt, last.id])).toString('base64url') : null,
+      nextCursor:
+        rows.length > filter.limit && last
+          ? Buffer.from(JSON.stringify([last.placedAt, last.id])).toString('base64url')
+          : null,
     };
   }
 }

@@ -50,7 +50,13 @@ export class PlaceOrderHandler implements ICommandHandler<PlaceOrder> {
         currency: currencies[0],
         lines: ids.map((id) => {
           const p = byId.get(id)!;
-          return { productId: id, name: p.name, category: p.category, quantity: quantities.get(id)!, unitPriceCents: p.priceCents };
+          return {
+            productId: id,
+            name: p.name,
+            category: p.category,
+            quantity: quantities.get(id)!,
+            unitPriceCents: p.priceCents,
+          };
         }),
       });
       for (const p of products) p.reserve(order.id, quantities.get(p.id)!);
