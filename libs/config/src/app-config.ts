@@ -45,7 +45,9 @@ export class AppConfig {
     Object.assign(this, values);
   }
 
-  static fromEnvironment(source: Record<string, string | undefined>): AppConfig {
+  static fromEnvironment(environment: Record<string, string | undefined>): AppConfig {
+    // An empty variable (e.g. `ADMIN_EMAIL=` from a compose default) means "not set".
+    const source = Object.fromEntries(Object.entries(environment).filter(([, value]) => value !== ''));
     const parsed = environmentSchema.safeParse(source);
     if (!parsed.success) {
       throw new ConfigError(

@@ -118,9 +118,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       return;
     }
     this.draining = this.run()
-      .catch((error: unknown) => {
+      .catch(async (error: unknown) => {
+        // Unpublished rows stay unpublished; stand down and start clean on the next sweep.
         this.lastError = (error as Error).message;
         this.logger.warn(`relay: ${this.lastError}`);
+        await this.releaseClient();
       })
       .finally(() => {
         this.draining = undefined;
@@ -190,29 +192,33 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private async ensureLeadership(): Promise<boolean> {
     if (this.active && this.client) return true;
     try {
-      const client = new pg.Client({ connectionString: this.config.database.url, application_name: 'emporium-relay' });
-      client.on('error', (error: Error) => {
-        this.logger.warn(`relay database connection lost: ${error.message}`);
-        void this.releaseClient();
-      });
-      await client.connect();
-      const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [
+      // Stand-bys keep their connection and retry the lock on it each sweep.
+      this.client ??= await this.connect();
+      const { rows } = await this.client.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [
         RELAY_LOCK_KEY.toString(),
       ]);
-      if (!rows[0].locked) {
-        await client.end();
-        return false;
-      }
-      client.on('notification', () => this.tick());
-      await client.query('listen event_log');
-      this.client = client;
+      if (!rows[0].locked) return false;
+      await this.client.query('listen event_log');
       this.active = true;
       this.logger.log('relay is active (holds the relay lock)');
       return true;
     } catch (error) {
       this.lastError = (error as Error).message;
+      await this.releaseClient();
       return false;
     }
+  }
+
+  private async connect(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.config.database.url, application_name: 'emporium-relay' });
+    client.on('error', (error: Error) => {
+      // The session (and the lock with it) is gone: stand down; the next sweep reconnects.
+      this.logger.warn(`relay database connection lost: ${error.message}`);
+      if (this.client === client) void this.releaseClient();
+    });
+    client.on('notification', () => this.tick());
+    await client.connect();
+    return client;
   }
 
   private async releaseClient(): Promise<void> {
