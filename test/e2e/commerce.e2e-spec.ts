@@ -594,6 +594,33 @@ describe('Emporium end to end', () => {
       expect(String(parked.properties.headers?.['x-emporium-error'])).toMatch(/not valid JSON/);
       expect(parked.properties.headers?.['x-original-routing-key']).toBe('ordering.order.paid');
     });
+    it('dead-letters a well-formed event that is not in event_log at once, without retries', async () => {
+      const forged = {
+        id: crypto.randomUUID(),
+        type: 'catalog.product.price-changed',
+        schemaVersion: 1,
+        aggregateType: 'Product',
+        aggregateId: crypto.randomUUID(),
+        aggregateVersion: 2,
+        position: '1',
+        occurredAt: new Date().toISOString(),
+        payload: { priceCents: 1, previousPriceCents: 2, currency: 'EUR' },
+        metadata: { actor: 'attacker', correlationId: 'x', causationId: 'x' },
+      };
+      channel.publish(env.exchange, forged.type, Buffer.from(JSON.stringify(forged)), {
+        messageId: forged.id,
+        persistent: true,
+      });
+      const parked = await poll(
+        () => channel.get(`${env.queuePrefix}.catalog.dlq`, { noAck: true }),
+        (m) => m !== false,
+        { what: 'the forged event in catalog.dlq' },
+      );
+      if (parked === false) throw new Error('unreachable');
+      expect(parked.properties.messageId).toBe(forged.id);
+      expect(parked.properties.headers?.['x-emporium-attempts']).toBe(1);
+      expect(String(parked.properties.headers?.['x-emporium-error'])).toMatch(/not in event_log/);
+    });
   });
 
   describe('operations', () => {

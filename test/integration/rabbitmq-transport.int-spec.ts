@@ -1,5 +1,5 @@
 import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
-import { MessageHeaders, RabbitMqTransport, PoisonMessageError } from '@emporium/messaging';
+import { MessageHeaders, PoisonMessageError, RabbitMqTransport, settle } from '@emporium/messaging';
 import type { EventEnvelope } from '@emporium/contracts';
 import { poll, requireServices, SERVICE_URLS } from '@emporium/testing';
 
@@ -28,7 +28,8 @@ describe('RabbitMqTransport (real RabbitMQ)', () => {
   let amqp: ChannelModel;
   let channel: Channel;
   const seen: string[] = [];
-  const behaviour = new Map<string, 'ok' | 'always-fail' | 'fail-once' | 'poison'>();
+  const behaviour = new Map<string, 'ok' | 'always-fail' | 'fail-once' | 'poison' | 'db-down' | 'throws'>();
+  const transientFailures = new Map<string, number>();
   const failedOnce = new Set<string>();
 
   const publish = (body: Buffer | object, routingKey = TYPE, messageId?: string): void => {
@@ -55,17 +56,31 @@ describe('RabbitMqTransport (real RabbitMQ)', () => {
       connectionName: 'transport-test',
       projections: [{ name: 'probe', eventTypes: [TYPE] }],
     });
+    // Shaped like the projector's controller: it settles the work instead of throwing.
     transport.addHandler(
       'probe',
       async (event: EventEnvelope) => {
         const mode = behaviour.get(event.id) ?? 'ok';
-        if (mode === 'poison') throw new PoisonMessageError('payload cannot be applied');
-        if (mode === 'always-fail') throw new Error('apply failed');
-        if (mode === 'fail-once' && !failedOnce.has(event.id)) {
-          failedOnce.add(event.id);
-          throw new Error('transient failure');
-        }
-        seen.push(event.id);
+        if (mode === 'throws') throw new Error('a bug outside settle()');
+        return settle(
+          (async () => {
+            if (mode === 'poison') throw new PoisonMessageError('payload cannot be applied');
+            if (mode === 'always-fail') throw new Error('apply failed');
+            if (mode === 'db-down') {
+              const failures = (transientFailures.get(event.id) ?? 0) + 1;
+              transientFailures.set(event.id, failures);
+              if (failures <= 5)
+                throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+            }
+            if (mode === 'fail-once' && !failedOnce.has(event.id)) {
+              failedOnce.add(event.id);
+              throw new Error('transient failure');
+            }
+            seen.push(event.id);
+            return 'applied' as const;
+          })(),
+          (error) => (error as { code?: string }).code === 'ECONNREFUSED',
+        );
       },
       true,
     );
@@ -80,7 +95,7 @@ describe('RabbitMqTransport (real RabbitMQ)', () => {
 
   afterAll(async () => {
     await transport?.close();
-    for (const q of [queue, `${queue}.dlq`, `${queue}.retry.1`, `${queue}.retry.2`])
+    for (const q of [queue, `${queue}.dlq`, `${queue}.retry.50ms`, `${queue}.retry.100ms`])
       await channel?.deleteQueue(q).catch(() => undefined);
     await channel?.deleteExchange(exchange).catch(() => undefined);
     await amqp?.close();
@@ -134,5 +149,25 @@ describe('RabbitMqTransport (real RabbitMQ)', () => {
     expect(String(parked.properties.headers?.[MessageHeaders.error])).toMatch(/apply failed/);
     expect(parked.properties.headers?.[MessageHeaders.originalRoutingKey]).toBe(TYPE);
     expect(seen).not.toContain(broken.id);
+  });
+
+  it('retries while the database is down for longer than the retry budget, and never dead-letters for it', async () => {
+    const event = envelope();
+    behaviour.set(event.id, 'db-down');
+    publish(event, TYPE, event.id);
+    await poll(async () => seen.includes(event.id), Boolean, {
+      what: 'the message to apply once the database is back',
+    });
+    expect(transientFailures.get(event.id)).toBe(6);
+    expect(await dlq()).toEqual([]);
+  });
+
+  it('treats a handler that throws past settle() as a failed apply: retried, then parked', async () => {
+    const event = envelope();
+    behaviour.set(event.id, 'throws');
+    publish(event, TYPE, event.id);
+    const [parked] = await poll(dlq, (m) => m.length === 1, { what: 'the throwing message in the DLQ' });
+    expect(parked.properties.headers?.[MessageHeaders.attempts]).toBe(3);
+    expect(String(parked.properties.headers?.[MessageHeaders.error])).toMatch(/a bug outside settle/);
   });
 });

@@ -35,7 +35,7 @@ describe('OutboxRelay (real PostgreSQL and RabbitMQ)', () => {
   const relays: OutboxRelay[] = [];
 
   const startRelay = async (): Promise<OutboxRelay> => {
-    const relay = new OutboxRelay(env.config);
+    const relay = new OutboxRelay(env.config, [{ name: 'probe', eventTypes: ['catalog.product.created'] }]);
     relays.push(relay);
     await relay.start();
     return relay;
@@ -91,6 +91,9 @@ describe('OutboxRelay (real PostgreSQL and RabbitMQ)', () => {
       aggregateVersion: 1,
       metadata: { actor: 'user-1', correlationId: 'corr-1', causationId: context.commandId, traceparent },
     });
+    // The relay declared the subscribed projection's queue before publishing: nothing was dropped.
+    const probe = await channel.checkQueue(`${env.queuePrefix}.probe`);
+    expect(probe.messageCount).toBeGreaterThanOrEqual(1);
     await poll(
       () =>
         orm.em

@@ -37,7 +37,7 @@ export class ApiModule {
         CqrsModule.forRoot(),
         PassportModule,
         MessagingModule,
-        RelayModule,
+        RelayModule.forRoot(projectionsServed),
         IdentityModule,
         CatalogModule,
         OrderingModule,

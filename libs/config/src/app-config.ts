@@ -22,7 +22,13 @@ export class AppConfig {
   readonly port!: number;
   readonly projectorPort!: number;
   readonly logLevel!: Environment['LOG_LEVEL'];
-  readonly database!: { url: string; poolMax: number };
+  readonly database!: {
+    url: string;
+    poolMax: number;
+    connectTimeoutMs: number;
+    statementTimeoutMs: number;
+    lockTimeoutMs: number;
+  };
   readonly amqp!: {
     url: string;
     exchange: string;
@@ -72,7 +78,13 @@ export class AppConfig {
       port: e.PORT,
       projectorPort: e.PROJECTOR_PORT,
       logLevel: e.LOG_LEVEL,
-      database: { url: e.DATABASE_URL ?? DEVELOPMENT_DATABASE_URL, poolMax: e.DB_POOL_MAX },
+      database: {
+        url: e.DATABASE_URL ?? DEVELOPMENT_DATABASE_URL,
+        poolMax: e.DB_POOL_MAX,
+        connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+        statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+        lockTimeoutMs: e.DB_LOCK_TIMEOUT_MS,
+      },
       amqp: {
         url: e.AMQP_URL ?? DEVELOPMENT_AMQP_URL,
         exchange: e.AMQP_EXCHANGE,

@@ -22,6 +22,9 @@ export const environmentSchema = z
 
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     DB_POOL_MAX: positiveInt.default(10),
+    DB_CONNECT_TIMEOUT_MS: positiveInt.default(5000),
+    DB_STATEMENT_TIMEOUT_MS: positiveInt.default(15000),
+    DB_LOCK_TIMEOUT_MS: positiveInt.default(5000),
 
     AMQP_URL: z.url({ protocol: /^amqps?$/ }).optional(),
     AMQP_EXCHANGE: z.string().min(1).default('emporium.events'),

@@ -25,7 +25,7 @@ export async function ensureDatabase(config: AppConfig): Promise<void> {
 }
 
 export async function migrateUp(config: AppConfig, entities: EntityClass[]): Promise<string[]> {
-  const orm = await MikroORM.init(createOrmOptions(config, entities, 'emporium-migrate'));
+  const orm = await MikroORM.init(createOrmOptions(config, entities, 'emporium-migrate', 'migrate'));
   try {
     const done = await orm.migrator.up();
     return done.map((m) => m.name);
@@ -35,7 +35,7 @@ export async function migrateUp(config: AppConfig, entities: EntityClass[]): Pro
 }
 
 export async function createMigration(config: AppConfig, entities: EntityClass[], blank = false): Promise<string> {
-  const orm = await MikroORM.init(createOrmOptions(config, entities, 'emporium-migrate'));
+  const orm = await MikroORM.init(createOrmOptions(config, entities, 'emporium-migrate', 'migrate'));
   try {
     const result = await orm.migrator.create(undefined, blank);
     return result.fileName;

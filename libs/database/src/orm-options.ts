@@ -11,14 +11,38 @@ export type EntityClass = abstract new (...args: never[]) => object;
  * discovered by glob: discovery needs Node >= 22 (fs.globSync) and breaks under bundlers and
  * Jest's ESM loader (see docs/adr/0003-runtime-and-toolchain.md).
  */
-export function createOrmOptions(config: AppConfig, entities: EntityClass[], applicationName = 'emporium'): Options {
+/**
+ * `purpose: 'migrate'` drops the statement and lock timeouts that protect request paths: a
+ * migration may legitimately hold a lock or run a long statement.
+ */
+export function createOrmOptions(
+  config: AppConfig,
+  entities: EntityClass[],
+  applicationName = 'emporium',
+  purpose: 'serve' | 'migrate' = 'serve',
+): Options {
+  const db = config.database;
+  // Passed to pg's Pool: a hung database fails fast instead of hanging requests and probes.
+  const timeouts =
+    purpose === 'serve'
+      ? {
+          statement_timeout: db.statementTimeoutMs,
+          lock_timeout: db.lockTimeoutMs,
+          idle_in_transaction_session_timeout: db.statementTimeoutMs * 2,
+        }
+      : {};
   return defineConfig({
     clientUrl: config.database.url,
     entities,
     metadataProvider: ReflectMetadataProvider,
     extensions: [Migrator],
-    pool: { min: 0, max: config.database.poolMax, idleTimeoutMillis: 30_000 },
-    driverOptions: { application_name: applicationName },
+    pool: { min: 0, max: db.poolMax, idleTimeoutMillis: 30_000 },
+    driverOptions: {
+      application_name: applicationName,
+      connectionTimeoutMillis: db.connectTimeoutMs,
+      keepAlive: true,
+      ...timeouts,
+    },
     migrations: {
       migrationsList,
       silent: true,

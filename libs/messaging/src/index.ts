@@ -2,9 +2,9 @@ import { EventLogEntry } from './write/event-log.entity.js';
 
 export { DomainError, type DomainErrorKind } from './write/domain-error.js';
 export { AggregateRoot, type RecordedEvent } from './write/aggregate-root.js';
-export { CommandContext, type Actor, type CommandResult } from './write/command-context.js';
+export { CommandContext, type Actor, type CommandResult, type IdempotencyClaim } from './write/command-context.js';
 export { EventLogEntry } from './write/event-log.entity.js';
-export { UnitOfWork, type UnitOfWorkOptions } from './write/unit-of-work.js';
+export { ConcurrentModification, UnitOfWork, type UnitOfWorkOptions } from './write/unit-of-work.js';
 export { BrokerConnection } from './amqp/broker-connection.js';
 export { ProjectionTopology } from './amqp/topology.js';
 export {
@@ -13,9 +13,16 @@ export {
   Headers as MessageHeaders,
   type RabbitMqTransportOptions,
 } from './amqp/rabbitmq.transport.js';
-export { OutboxRelay, type RelayStatus } from './relay/outbox-relay.js';
+export {
+  OutboxRelay,
+  PROJECTION_SUBSCRIPTIONS,
+  type ProjectionSubscription,
+  type RelayStatus,
+} from './relay/outbox-relay.js';
 export {
   PoisonMessageError,
+  settle,
+  type ProjectionSettlement,
   field,
   isArray,
   isInt,

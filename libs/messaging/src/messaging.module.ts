@@ -1,5 +1,5 @@
 import { Global, Module, type DynamicModule, type Type } from '@nestjs/common';
-import { OutboxRelay } from './relay/outbox-relay.js';
+import { OutboxRelay, PROJECTION_SUBSCRIPTIONS, type ProjectionSubscription } from './relay/outbox-relay.js';
 import { ProjectionProgress } from './projection/projection-progress.js';
 import { PROJECTIONS, ProjectionRunner } from './projection/projection-runner.js';
 import type { Projection } from './projection/projection.js';
@@ -12,8 +12,16 @@ export class MessagingModule {}
 
 /** The outbox relay; imported by the api process (one replica holds the lock and publishes). */
 @Global()
-@Module({ providers: [OutboxRelay], exports: [OutboxRelay] })
-export class RelayModule {}
+@Module({})
+export class RelayModule {
+  static forRoot(subscriptions: ProjectionSubscription[]): DynamicModule {
+    return {
+      module: RelayModule,
+      providers: [{ provide: PROJECTION_SUBSCRIPTIONS, useValue: subscriptions }, OutboxRelay],
+      exports: [OutboxRelay],
+    };
+  }
+}
 
 @Module({})
 export class ProjectionRunnerModule {

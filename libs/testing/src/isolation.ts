@@ -64,7 +64,7 @@ export async function isolatedEnvironment(
   };
 }
 
-export const PROJECTION_QUEUE_SUFFIXES = ['', '.dlq', '.retry.1', '.retry.2', '.retry.3'];
+export const PROJECTION_QUEUE_SUFFIXES = ['', '.dlq', '.retry.100ms', '.retry.200ms'];
 
 async function deleteBrokerObjects(exchange: string, prefix: string): Promise<void> {
   const connection = await connect(SERVICE_URLS.amqp);

@@ -1,6 +1,6 @@
 import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { CommandContext, type Actor } from '@emporium/messaging';
+import { CommandContext, type Actor, type IdempotencyClaim } from '@emporium/messaging';
 
 export const IS_PUBLIC = 'emporium:public';
 export const ROLES = 'emporium:roles';
@@ -13,6 +13,8 @@ export const Roles = (...roles: string[]): MethodDecorator & ClassDecorator => S
 
 export interface AuthenticatedRequest extends FastifyRequest {
   user?: Actor & { email: string };
+  /** Set by the idempotency interceptor when it claimed an Idempotency-Key for this request. */
+  idempotency?: IdempotencyClaim;
 }
 
 /** The signed-in user. */
@@ -39,5 +41,6 @@ export const CommandCtx = createParamDecorator((_: unknown, ctx: ExecutionContex
     correlation && CORRELATION_ID.test(correlation) ? correlation : request.id,
     traceparent && /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(traceparent) ? traceparent : undefined,
     header('tracestate')?.slice(0, 512),
+    request.idempotency,
   );
 });

@@ -12,8 +12,9 @@ import {
   UpdateProduct,
 } from '@emporium/catalog';
 import type { CommandContext } from '@emporium/messaging';
+import { Idempotent } from '../http/idempotency.interceptor.js';
 import { CommandCtx, Public, Roles } from '../auth/auth.decorators.js';
-import { ApiAuthenticated, ApiIdempotencyKey, ApiMinPosition, ApiProblems } from '../http/api-docs.js';
+import { ApiAuthenticated, ApiMinPosition, ApiProblems } from '../http/api-docs.js';
 import { CommandResultDto } from '../http/common.dto.js';
 import { parseIfMatch, ResourceId } from '../http/params.js';
 import { ReadModel } from '../http/read-your-writes.interceptor.js';
@@ -41,7 +42,7 @@ export class ProductsController {
   @Post()
   @Roles('admin')
   @ApiAuthenticated()
-  @ApiIdempotencyKey()
+  @Idempotent()
   @ApiCreatedResponse({ type: CommandResultDto })
   @ApiProblems([400, 'invalid input'], [403, 'admin only'], [409, 'duplicate SKU'])
   create(@Body() body: CreateProductDto, @CommandCtx() ctx: CommandContext): Promise<CommandResultDto> {
@@ -95,7 +96,7 @@ export class ProductsController {
   @Roles('admin')
   @ApiAuthenticated()
   @IfMatch()
-  @ApiIdempotencyKey()
+  @Idempotent()
   @ApiOkResponse({ type: CommandResultDto })
   @ApiProblems(
     [400, 'invalid input'],
@@ -118,7 +119,7 @@ export class ProductsController {
   @Roles('admin')
   @ApiAuthenticated()
   @IfMatch()
-  @ApiIdempotencyKey()
+  @Idempotent()
   @ApiOkResponse({ type: CommandResultDto })
   @ApiProblems([403, 'admin only'], [404, 'no such product'], [409, 'already discontinued'], [412, 'stale If-Match'])
   discontinue(

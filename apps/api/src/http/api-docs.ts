@@ -18,13 +18,6 @@ export function ApiAuthenticated(): MethodDecorator & ClassDecorator {
   return applyDecorators(ApiBearerAuth(), problem(401, 'missing, invalid or expired token'));
 }
 
-export const ApiIdempotencyKey = (): MethodDecorator =>
-  ApiHeader({
-    name: 'Idempotency-Key',
-    required: false,
-    description: 'replays the first response for a repeated request',
-  });
-
 export const ApiMinPosition = (): MethodDecorator =>
   ApiHeader({
     name: 'X-Min-Position',

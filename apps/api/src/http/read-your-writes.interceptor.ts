@@ -8,6 +8,7 @@ import { ProjectionProgress } from '@emporium/messaging';
 import { ProblemException } from './problem.js';
 
 const READ_MODEL = 'emporium:read-model';
+const MAX_WAITERS = 200;
 
 export interface ReadModelRef {
   projection: string;
@@ -24,6 +25,9 @@ export const ReadModel = (projection: string, eventTypes: readonly string[]): Me
  */
 @Injectable()
 export class ReadYourWritesInterceptor implements NestInterceptor {
+  /** Requests currently waiting; capped so waiting cannot be used to pile up database polls. */
+  private waiting = 0;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly progress: ProjectionProgress,
@@ -35,14 +39,24 @@ export class ReadYourWritesInterceptor implements NestInterceptor {
     const header = request.headers['x-min-position'];
     const ref = this.reflector.get<ReadModelRef | undefined>(READ_MODEL, context.getHandler());
     if (header === undefined || !ref) return next.handle();
-    if (typeof header !== 'string' || !/^[1-9]\d{0,18}$/.test(header)) {
+    if (typeof header !== 'string' || !/^[1-9]\d{0,17}$/.test(header)) {
       throw new ProblemException(
         400,
         'invalid-min-position',
         'X-Min-Position must be a position returned by a command',
       );
     }
-    return from(this.waitFor(ref, header)).pipe(switchMap(() => next.handle()));
+    if (this.waiting >= MAX_WAITERS) {
+      throw new ProblemException(
+        503,
+        'read-model-behind',
+        'too many requests are waiting for read models',
+        {},
+        { 'retry-after': '1' },
+      );
+    }
+    this.waiting += 1;
+    return from(this.waitFor(ref, header).finally(() => (this.waiting -= 1))).pipe(switchMap(() => next.handle()));
   }
 
   private async waitFor(ref: ReadModelRef, position: string): Promise<void> {

@@ -3,8 +3,9 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { GetCurrentUser, Login, RegisterUser } from '@emporium/identity';
 import type { Actor, CommandContext } from '@emporium/messaging';
+import { Idempotent } from '../http/idempotency.interceptor.js';
 import { CommandCtx, CurrentActor, Public } from '../auth/auth.decorators.js';
-import { ApiAuthenticated, ApiIdempotencyKey, ApiProblems } from '../http/api-docs.js';
+import { ApiAuthenticated, ApiProblems } from '../http/api-docs.js';
 import { AccessTokenDto, LoginDto, MeDto, RegisterDto, RegisteredDto } from './auth.dto.js';
 
 @ApiTags('auth')
@@ -17,7 +18,7 @@ export class AuthController {
 
   @Public()
   @Post('register')
-  @ApiIdempotencyKey()
+  @Idempotent()
   @ApiCreatedResponse({ type: RegisteredDto })
   @ApiProblems([400, 'invalid input'], [409, 'email already registered'])
   async register(@Body() body: RegisterDto, @CommandCtx() ctx: CommandContext): Promise<RegisteredDto> {

@@ -13,8 +13,9 @@ import {
   salesProjectionEvents,
   ShipOrder,
 } from '@emporium/ordering';
+import { Idempotent } from '../http/idempotency.interceptor.js';
 import { CommandCtx, CurrentActor, Roles } from '../auth/auth.decorators.js';
-import { ApiAuthenticated, ApiIdempotencyKey, ApiMinPosition, ApiProblems } from '../http/api-docs.js';
+import { ApiAuthenticated, ApiMinPosition, ApiProblems } from '../http/api-docs.js';
 import { CommandResultDto } from '../http/common.dto.js';
 import { ResourceId } from '../http/params.js';
 import { ProblemException } from '../http/problem.js';
@@ -39,7 +40,7 @@ export class OrdersController {
 
   @Post()
   @Roles('customer')
-  @ApiIdempotencyKey()
+  @Idempotent()
   @ApiCreatedResponse({ type: CommandResultDto })
   @ApiProblems(
     [400, 'invalid input'],
@@ -52,7 +53,7 @@ export class OrdersController {
 
   @Post(':id/pay')
   @HttpCode(200)
-  @ApiIdempotencyKey()
+  @Idempotent()
   @ApiOkResponse({ type: CommandResultDto })
   @ApiProblems([404, 'no such order (or not yours)'], [409, 'not in a payable state'])
   pay(@Param('id', ResourceId()) id: string, @CommandCtx() ctx: CommandContext): Promise<CommandResultDto> {
@@ -61,7 +62,7 @@ export class OrdersController {
 
   @Post(':id/cancel')
   @HttpCode(200)
-  @ApiIdempotencyKey()
+  @Idempotent()
   @ApiOkResponse({ type: CommandResultDto })
   @ApiProblems([404, 'no such order (or not yours)'], [409, 'already shipped or cancelled'])
   cancel(@Param('id', ResourceId()) id: string, @CommandCtx() ctx: CommandContext): Promise<CommandResultDto> {
@@ -71,7 +72,7 @@ export class OrdersController {
   @Post(':id/ship')
   @HttpCode(200)
   @Roles('admin')
-  @ApiIdempotencyKey()
+  @Idempotent()
   @ApiOkResponse({ type: CommandResultDto })
   @ApiProblems([403, 'admin only'], [404, 'no such order'], [409, 'not paid yet'])
   ship(@Param('id', ResourceId()) id: string, @CommandCtx() ctx: CommandContext): Promise<CommandResultDto> {

@@ -6,6 +6,7 @@ import {
   IsArray,
   IsIn,
   IsInt,
+  IsISO8601,
   IsOptional,
   IsString,
   IsUUID,
@@ -88,8 +89,8 @@ export class OrderPageDto {
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export class DailySalesQueryDto {
-  @ApiProperty({ format: 'date', example: '2026-11-01' }) @Matches(DAY) from!: string;
-  @ApiProperty({ format: 'date', example: '2026-11-30' }) @Matches(DAY) to!: string;
+  @ApiProperty({ format: 'date', example: '2026-11-01' }) @Matches(DAY) @IsISO8601({ strict: true }) from!: string;
+  @ApiProperty({ format: 'date', example: '2026-11-30' }) @Matches(DAY) @IsISO8601({ strict: true }) to!: string;
   @ApiPropertyOptional() @IsOptional() @Matches(/^[a-z0-9][a-z0-9-]{0,63}$/) category?: string;
 }
 

@@ -80,3 +80,21 @@ describe('Product', () => {
     expect(() => aProduct().restock(quantity)).toThrow(InvalidProduct);
   });
 });
+
+describe('Product limits', () => {
+  it('refuses an update that changes nothing, rather than recording an empty event', () => {
+    const product = new Product({
+      id: crypto.randomUUID(),
+      sku: 'B-1',
+      name: 'B',
+      description: '',
+      category: 'c',
+      priceCents: 1,
+      currency: 'EUR',
+      stock: 1,
+    });
+    product.pullEvents();
+    expect(() => product.update({})).toThrow(/nothing to update/);
+    expect(product.pullEvents()).toEqual([]);
+  });
+});

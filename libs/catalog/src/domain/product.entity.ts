@@ -83,6 +83,9 @@ export class Product extends AggregateRoot {
 
   update(changes: Partial<Pick<Product, 'name' | 'description' | 'category'>>): void {
     this.assertActive();
+    if (changes.name === undefined && changes.description === undefined && changes.category === undefined) {
+      throw new InvalidProduct('nothing to update: send name, description or category');
+    }
     if (changes.name !== undefined) this.name = changes.name;
     if (changes.description !== undefined) this.description = changes.description;
     if (changes.category !== undefined) this.category = changes.category;
@@ -132,6 +135,7 @@ export class Product extends AggregateRoot {
   /** Gives back what an order reserved; allowed after discontinuation (the units still exist). */
   release(orderId: string, quantity: number): void {
     assertQuantity(quantity, 'quantity');
+    if (this.stock + quantity > MAX_STOCK) throw new InvalidProduct(`stock cannot exceed ${MAX_STOCK}`);
     this.stock += quantity;
     this.touch();
     this.record(CatalogEvents.StockReleased, { orderId, quantity, stock: this.stock });

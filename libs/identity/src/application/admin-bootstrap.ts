@@ -1,4 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { sql } from 'kysely';
 import { CommandBus } from '@nestjs/cqrs';
 import { AppConfig } from '@emporium/config';
 import { CommandContext } from '@emporium/messaging';
@@ -13,6 +15,7 @@ export class AdminBootstrap implements OnApplicationBootstrap {
   constructor(
     private readonly config: AppConfig,
     private readonly commands: CommandBus,
+    private readonly orm: MikroORM,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -25,6 +28,14 @@ export class AdminBootstrap implements OnApplicationBootstrap {
       this.logger.log(`created the bootstrap admin ${admin.email}`);
     } catch (error) {
       if (!(error instanceof EmailTaken)) throw error;
+      const { rows } = await sql<{
+        roles: string[];
+      }>`select roles from users where email = ${admin.email.toLowerCase()}`.execute(this.orm.em.fork().getKysely());
+      if (!rows[0]?.roles.includes('admin')) {
+        this.logger.error(
+          `ADMIN_EMAIL ${admin.email} belongs to an account without the admin role; no admin was created`,
+        );
+      }
     }
   }
 }

@@ -5,10 +5,11 @@ import { lastValueFrom } from 'rxjs';
 import { envelopeProblem, type EventEnvelope } from '@emporium/contracts';
 import { BrokerConnection } from './broker-connection.js';
 import { ProjectionTopology } from './topology.js';
-import { PoisonMessageError } from '../projection/projection.js';
+import type { ProjectionSettlement } from '../projection/projection.js';
 
 export const Headers = {
   attempts: 'x-emporium-attempts',
+  transientRetries: 'x-emporium-transient-retries',
   error: 'x-emporium-error',
   failedAt: 'x-emporium-failed-at',
   projection: 'x-emporium-projection',
@@ -107,9 +108,15 @@ export class RabbitMqTransport extends Server implements CustomTransportStrategy
   }
 
   private async consumeAll(connection: ChannelModel): Promise<void> {
+    this.channels.clear();
     for (const topology of this.topologies) {
       const channel = await connection.createConfirmChannel();
       channel.on('error', (error: Error) => this.logger.warn(`${topology.queue} channel error: ${error.message}`));
+      channel.on('close', () => {
+        if (this.channels.get(topology.projection)?.channel === channel && !this.closing) {
+          this.broker.recycle(`the ${topology.queue} channel closed`);
+        }
+      });
       await topology.declare(channel);
       await channel.prefetch(this.options.prefetch);
       if (this.closing) return;
@@ -117,6 +124,7 @@ export class RabbitMqTransport extends Server implements CustomTransportStrategy
         topology.queue,
         (message) => {
           if (message) this.track(this.onMessage(topology, channel, message));
+          else this.broker.recycle(`the broker cancelled the ${topology.queue} consumer`);
         },
         { noAck: false },
       );
@@ -129,29 +137,43 @@ export class RabbitMqTransport extends Server implements CustomTransportStrategy
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  private async onMessage(
-    topology: ProjectionTopology,
-    channel: ConfirmChannel,
-    message: ConsumeMessage,
-  ): Promise<void> {
-    const attempts = Number(message.properties.headers?.[Headers.attempts] ?? 0);
-    try {
-      let envelope: EventEnvelope;
-      try {
-        envelope = JSON.parse(message.content.toString('utf8')) as EventEnvelope;
-      } catch {
-        throw new PoisonMessageError('body is not valid JSON');
-      }
-      const problem = envelopeProblem(envelope);
-      if (problem) throw new PoisonMessageError(`invalid envelope: ${problem}`);
+  private async onMessage(topology: ProjectionTopology, channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+    const settlement = await this.settle(topology, message);
+    if (settlement.ok) channel.ack(message);
+    else await this.fail(topology, channel, message, settlement);
+  }
 
-      const handler = this.getHandlerByPattern(topology.projection);
-      if (!handler) throw new Error(`no handler for ${topology.projection}`);
+  private async settle(topology: ProjectionTopology, message: ConsumeMessage): Promise<ProjectionSettlement> {
+    let envelope: EventEnvelope;
+    try {
+      envelope = JSON.parse(message.content.toString('utf8')) as EventEnvelope;
+    } catch {
+      return { ok: false, kind: 'poison', reason: 'body is not valid JSON' };
+    }
+    const problem = envelopeProblem(envelope);
+    if (problem) return { ok: false, kind: 'poison', reason: `invalid envelope: ${problem}` };
+    return this.dispatch(topology, message, envelope);
+  }
+
+  private async dispatch(
+    topology: ProjectionTopology,
+    message: ConsumeMessage,
+    envelope: EventEnvelope,
+  ): Promise<ProjectionSettlement> {
+    const handler = this.getHandlerByPattern(topology.projection);
+    if (!handler) return { ok: false, kind: 'failed', reason: `no handler for ${topology.projection}` };
+    try {
       const context = new ProjectionMessageContext([message, topology.projection]);
-      await lastValueFrom(this.transformToObservable(await handler(envelope, context)), { defaultValue: undefined });
-      channel.ack(message);
+      const result: unknown = await lastValueFrom(this.transformToObservable(await handler(envelope, context)), {
+        defaultValue: undefined,
+      });
+      if (isSettlement(result)) return result;
+      return { ok: true, outcome: 'applied' };
     } catch (error) {
-      await this.fail(topology, channel, message, attempts, error);
+      // Nest's RPC layer replaces thrown errors with { status, message }; keep what we can.
+      const reason =
+        error instanceof Error ? error.message : String((error as { message?: unknown })?.message ?? error);
+      return { ok: false, kind: 'failed', reason };
     }
   }
 
@@ -159,26 +181,34 @@ export class RabbitMqTransport extends Server implements CustomTransportStrategy
     topology: ProjectionTopology,
     channel: ConfirmChannel,
     message: ConsumeMessage,
-    attempts: number,
-    error: unknown,
+    failure: Extract<ProjectionSettlement, { ok: false }>,
   ): Promise<void> {
-    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    const poison = error instanceof PoisonMessageError;
-    const nextAttempt = attempts + 1;
-    const target =
-      !poison && attempts < topology.retryDelaysMs.length ? topology.retryQueue(nextAttempt) : topology.deadLetterQueue;
-    const headers = {
-      ...message.properties.headers,
-      [Headers.attempts]: nextAttempt,
-      [Headers.error]: reason.slice(0, 1000),
-      [Headers.failedAt]: new Date().toISOString(),
-      [Headers.projection]: topology.projection,
-      [Headers.originalRoutingKey]:
-        (message.properties.headers?.[Headers.originalRoutingKey] as string | undefined) ?? message.fields.routingKey,
-    };
+    const headers = message.properties.headers ?? {};
+    const attempts = Number(headers[Headers.attempts] ?? 0);
+    const transientRetries = Number(headers[Headers.transientRetries] ?? 0);
+    let target: string;
+    let nextHeaders: Record<string, unknown>;
+    if (failure.kind === 'transient') {
+      // The database is down or overloaded: not the message's fault. Retry at the longest delay
+      // for as long as it takes; never dead-letter because of it.
+      target = topology.retryQueue(topology.retryDelaysMs.length);
+      nextHeaders = { [Headers.transientRetries]: transientRetries + 1 };
+    } else {
+      const retry = failure.kind === 'failed' && attempts < topology.retryDelaysMs.length;
+      target = retry ? topology.retryQueue(attempts + 1) : topology.deadLetterQueue;
+      nextHeaders = { [Headers.attempts]: attempts + 1 };
+    }
     const properties: Options.Publish = {
       ...message.properties,
-      headers,
+      headers: {
+        ...headers,
+        ...nextHeaders,
+        [Headers.error]: failure.reason.slice(0, 1000),
+        [Headers.failedAt]: new Date().toISOString(),
+        [Headers.projection]: topology.projection,
+        [Headers.originalRoutingKey]:
+          (headers[Headers.originalRoutingKey] as string | undefined) ?? message.fields.routingKey,
+      },
       persistent: true,
       expiration: undefined,
     };
@@ -191,7 +221,7 @@ export class RabbitMqTransport extends Server implements CustomTransportStrategy
       channel.ack(message);
       const level = target === topology.deadLetterQueue ? 'warn' : 'debug';
       this.logger[level](
-        `${topology.projection}: message ${String(message.properties.messageId)} -> ${target}: ${reason}`,
+        `${topology.projection}: message ${String(message.properties.messageId)} -> ${target}: ${failure.reason}`,
       );
     } catch (publishError) {
       // Could not park it: leave it to the broker (redelivered on reconnect), never drop it.
@@ -203,4 +233,8 @@ export class RabbitMqTransport extends Server implements CustomTransportStrategy
       }
     }
   }
+}
+
+function isSettlement(value: unknown): value is ProjectionSettlement {
+  return typeof value === 'object' && value !== null && typeof (value as { ok?: unknown }).ok === 'boolean';
 }

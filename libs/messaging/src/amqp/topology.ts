@@ -16,8 +16,11 @@ export class ProjectionTopology {
   get deadLetterQueue(): string {
     return `${this.queue}.dlq`;
   }
+  /** The delay queue for retry `attempt` (1-based; past the last step, the last delay). Named by
+   * its delay, so changing the delays declares new queues instead of clashing with old ones. */
   retryQueue(attempt: number): string {
-    return `${this.queue}.retry.${attempt}`;
+    const delays = this.retryDelaysMs;
+    return `${this.queue}.retry.${delays[Math.min(attempt, delays.length) - 1]}ms`;
   }
 
   /**
@@ -34,7 +37,7 @@ export class ProjectionTopology {
     });
     for (const type of this.eventTypes) await channel.bindQueue(this.queue, this.exchange, type);
     for (let i = 0; i < this.retryDelaysMs.length; i++) {
-      await channel.assertQueue(this.retryQueue(i + 1), {
+      await channel.assertQueue(`${this.queue}.retry.${this.retryDelaysMs[i]}ms`, {
         durable: true,
         arguments: {
           'x-message-ttl': this.retryDelaysMs[i],

@@ -4,6 +4,8 @@ import { sql } from 'kysely';
 
 export type PositionState = 'applied' | 'pending' | 'unknown';
 
+const LAG_WINDOW = 10_000;
+
 /**
  * Read-your-writes: has a projection applied every event of the command that returned
  * `position`? One command is one transaction, so its events share `event_log.tx_id`; each one
@@ -31,12 +33,16 @@ export class ProjectionProgress {
     return row.pending ? 'pending' : 'applied';
   }
 
-  /** Events this projection has not applied yet, and how old the oldest is. */
+  /**
+   * Events this projection has not applied yet among the newest LAG_WINDOW positions, and how old
+   * the oldest is. Bounded so a health probe stays cheap however long the log grows.
+   */
   async lag(projection: string, eventTypes: readonly string[]): Promise<{ events: number; oldestSeconds: number }> {
     const db = this.orm.em.fork().getKysely();
     const { rows } = await sql<{ events: string; oldest: Date | null }>`
       select count(*) as events, min(e.occurred_at) as oldest from event_log e
-       where e.type = any(${[...eventTypes]}::text[])
+       where e.position > (select coalesce(max(position), 0) - ${LAG_WINDOW} from event_log)
+         and e.type = any(${[...eventTypes]}::text[])
          and not exists (select 1 from projection_inbox i where i.projection = ${projection} and i.event_id = e.id)`.execute(
       db,
     );

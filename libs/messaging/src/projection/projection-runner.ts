@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { sql } from 'kysely';
 import type { EventEnvelope } from '@emporium/contracts';
-import { PoisonMessageError, type Db, type Projection } from './projection.js';
+import { isTransientDatabaseError } from '@emporium/database';
+import { PoisonMessageError, settle, type Db, type Projection, type ProjectionSettlement } from './projection.js';
 
 export const PROJECTIONS = Symbol('PROJECTIONS');
 
@@ -67,6 +68,11 @@ export class ProjectionRunner {
     const projection = this.byName.get(name);
     if (!projection) throw new Error(`unknown projection "${name}"`);
     return projection;
+  }
+
+  /** `handle`, with its failure classified for the transport (see ProjectionSettlement). */
+  settle(name: string, delivered: EventEnvelope): Promise<ProjectionSettlement> {
+    return settle(this.handle(name, delivered), isTransientDatabaseError);
   }
 
   async handle(name: string, delivered: EventEnvelope): Promise<ApplyOutcome> {

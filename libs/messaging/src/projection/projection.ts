@@ -28,3 +28,26 @@ export function field<T>(payload: unknown, name: string, check: (value: unknown)
 export const isString = (v: unknown): boolean => typeof v === 'string';
 export const isInt = (v: unknown): boolean => Number.isSafeInteger(v);
 export const isArray = (v: unknown): boolean => Array.isArray(v);
+
+/**
+ * What a projection handler hands back to the transport. Handlers return it instead of throwing:
+ * Nest's RPC exception layer would replace a thrown error with a generic one, and the transport
+ * must know whether a failure is poison (dead-letter now), transient infrastructure (retry for as
+ * long as it takes) or a failed apply (retry with backoff, then dead-letter).
+ */
+export type ProjectionSettlement =
+  | { ok: true; outcome: 'applied' | 'duplicate' }
+  | { ok: false; kind: 'poison' | 'transient' | 'failed'; reason: string };
+
+export async function settle(
+  work: Promise<'applied' | 'duplicate'>,
+  isTransient: (error: unknown) => boolean,
+): Promise<ProjectionSettlement> {
+  try {
+    return { ok: true, outcome: await work };
+  } catch (error) {
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const kind = error instanceof PoisonMessageError ? 'poison' : isTransient(error) ? 'transient' : 'failed';
+    return { ok: false, kind, reason };
+  }
+}

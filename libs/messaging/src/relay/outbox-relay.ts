@@ -1,12 +1,37 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import pg from 'pg';
 import { AppConfig } from '@emporium/config';
 import type { EventEnvelope } from '@emporium/contracts';
 import { BrokerConnection } from '../amqp/broker-connection.js';
+import { ProjectionTopology } from '../amqp/topology.js';
+
+/** The projections whose queues must exist before anything is published (so nothing is routed nowhere). */
+export const PROJECTION_SUBSCRIPTIONS = Symbol('PROJECTION_SUBSCRIPTIONS');
+export interface ProjectionSubscription {
+  name: string;
+  eventTypes: readonly string[];
+}
 
 // Advisory locks are per database, so one relay is active per Emporium database.
 const RELAY_LOCK_KEY = 7_311_482_200_001n;
+const CONFIRM_TIMEOUT_MS = 30_000;
+const BROKER_LOSS_STANDDOWN_MS = 10_000;
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not arrive within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
 
 interface OutboxRow {
   position: string;
@@ -53,8 +78,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private sweepTimer: NodeJS.Timeout | undefined;
   private published = 0;
   private lastError: string | undefined;
+  private brokerLostAt: number | undefined;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    @Optional() @Inject(PROJECTION_SUBSCRIPTIONS) private readonly subscriptions: ProjectionSubscription[] = [],
+  ) {
     this.broker = new BrokerConnection(config.amqp.url, 'emporium-relay');
   }
 
@@ -107,6 +136,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       if (this.channel === channel) this.channel = undefined;
     });
     await channel.assertExchange(this.config.amqp.exchange, 'topic', { durable: true });
+    // Declared by the publisher too: events committed before the first projector starts are
+    // queued for it instead of being dropped by the exchange.
+    const { exchange, queuePrefix, retryDelaysMs } = this.config.amqp;
+    for (const s of this.subscriptions ?? []) {
+      await new ProjectionTopology(exchange, queuePrefix, s.name, s.eventTypes, retryDelaysMs).declare(channel);
+    }
     this.channel = channel;
     this.tick();
   }
@@ -122,6 +157,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         // Unpublished rows stay unpublished; stand down and start clean on the next sweep.
         this.lastError = (error as Error).message;
         this.logger.warn(`relay: ${this.lastError}`);
+        if (/confirms did not arrive/.test(this.lastError)) this.broker.recycle(this.lastError);
         await this.releaseClient();
       })
       .finally(() => {
@@ -140,7 +176,18 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     for (;;) {
       this.again = false;
       const channel = this.channel;
-      if (!channel || this.stopped) return;
+      if (this.stopped) return;
+      if (!channel) {
+        // No broker here: after a while, let a replica that has one take the lead.
+        this.brokerLostAt ??= Date.now();
+        if (Date.now() - this.brokerLostAt > BROKER_LOSS_STANDDOWN_MS) {
+          this.logger.warn('relay: no broker connection; standing down so another replica can publish');
+          await this.releaseClient();
+          this.brokerLostAt = undefined;
+        }
+        return;
+      }
+      this.brokerLostAt = undefined;
       const { rows } = await client.query<OutboxRow>(
         `select position, id, type, schema_version, aggregate_type, aggregate_id, aggregate_version,
                 occurred_at, payload, metadata
@@ -149,7 +196,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       );
       if (rows.length === 0) return;
       for (const row of rows) this.publish(channel, row);
-      await channel.waitForConfirms();
+      await withTimeout(channel.waitForConfirms(), CONFIRM_TIMEOUT_MS, 'broker confirms');
       await client.query('update event_log set published_at = now() where position = any($1::bigint[])', [
         rows.map((r) => r.position),
       ]);
@@ -210,7 +257,14 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private async connect(): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.config.database.url, application_name: 'emporium-relay' });
+    const client = new pg.Client({
+      connectionString: this.config.database.url,
+      application_name: 'emporium-relay',
+      keepAlive: true,
+      connectionTimeoutMillis: 5000,
+      statement_timeout: 30_000,
+      query_timeout: 35_000,
+    });
     client.on('error', (error: Error) => {
       // The session (and the lock with it) is gone: stand down; the next sweep reconnects.
       this.logger.warn(`relay database connection lost: ${error.message}`);

@@ -5,6 +5,16 @@ export interface Actor {
   roles: readonly string[];
 }
 
+/**
+ * An Idempotency-Key claimed for this command: the unit of work records the command's result
+ * under it in the command's own transaction, so "done" and "recorded as done" cannot diverge.
+ */
+export interface IdempotencyClaim {
+  actor: string;
+  key: string;
+  successStatus: number;
+}
+
 /** Who asked, and the request it came from: becomes the metadata of every event recorded. */
 export class CommandContext {
   readonly commandId = randomUUID();
@@ -14,6 +24,7 @@ export class CommandContext {
     readonly correlationId: string = randomUUID(),
     readonly traceparent?: string,
     readonly tracestate?: string,
+    readonly idempotency?: IdempotencyClaim,
   ) {}
 
   static system(correlationId?: string): CommandContext {

@@ -4,9 +4,20 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { AppConfig } from '@emporium/config';
 import { isConcurrencyConflict } from '@emporium/database';
+import { sql } from 'kysely';
 import { AggregateRoot } from './aggregate-root.js';
+import { DomainError } from './domain-error.js';
 import type { CommandContext, CommandResult } from './command-context.js';
 import { EventLogEntry } from './event-log.entity.js';
+
+/** Still conflicting after every retry: the client may try again later. */
+export class ConcurrentModification extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'concurrent-modification';
+  constructor() {
+    super('the resource is being changed by other requests right now; retry shortly');
+  }
+}
 
 export interface UnitOfWorkOptions {
   /** False when the client sent If-Match: a conflict then means "stale", not "try again". */
@@ -36,7 +47,8 @@ export class UnitOfWork {
       try {
         return await this.orm.em.fork().transactional((em) => this.runOnce(em, context, work));
       } catch (error) {
-        if (!retry || attempt > this.config.commandMaxRetries || !isConcurrencyConflict(error)) throw error;
+        if (!retry || !isConcurrencyConflict(error)) throw error;
+        if (attempt > this.config.commandMaxRetries) throw new ConcurrentModification();
         await delay(randomInt(1, 5 * attempt + 2));
       }
     }
@@ -83,6 +95,13 @@ export class UnitOfWork {
     em.persist(entries);
     await em.flush();
     const position = entries.reduce((max, e) => (BigInt(e.position) > max ? BigInt(e.position) : max), 0n);
-    return { id: primary.id, version: primary.version, position: position.toString() };
+    const result = { id: primary.id, version: primary.version, position: position.toString() };
+    const claim = context.idempotency;
+    if (claim) {
+      await sql`update idempotency_keys set status_code = ${claim.successStatus},
+          response_body = ${JSON.stringify(result)}::jsonb, completed_at = now()
+        where actor = ${claim.actor} and key = ${claim.key}`.execute(em.getKysely());
+    }
+    return result;
   }
 }

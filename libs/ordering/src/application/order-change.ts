@@ -8,10 +8,15 @@ export async function loadOrderFor(
   em: EntityManager,
   context: CommandContext,
   orderId: string,
-  access: 'owner' | 'owner-or-admin',
+  access: 'owner' | 'owner-or-admin' | 'admin',
 ): Promise<Order> {
   const order = await em.findOne(Order, { id: orderId });
-  const allowed = access === 'owner' ? order?.customerId === context.actor.id : order?.isVisibleTo(context.actor);
+  const allowed =
+    access === 'owner'
+      ? order?.customerId === context.actor.id
+      : access === 'admin'
+        ? context.isAdmin()
+        : order?.isVisibleTo(context.actor);
   if (!order || !allowed) throw new OrderNotFound(orderId);
   return order;
 }

@@ -23,6 +23,9 @@ interface Cursor {
   id: string;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
 function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify(cursor)).toString('base64url');
 }
@@ -30,8 +33,14 @@ function encodeCursor(cursor: Cursor): string {
 function decodeCursor(raw: string, sort: ProductSort): Cursor {
   try {
     const cursor = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
-    const valueOk = typeof cursor.v === 'string' || Number.isSafeInteger(cursor.v);
-    if (cursor.s !== sort || !valueOk || typeof cursor.id !== 'string' || !/^[0-9a-f-]{36}$/.test(cursor.id)) {
+    const numeric = sort === 'price_asc' || sort === 'price_desc';
+    const valueOk =
+      sort === 'newest'
+        ? typeof cursor.v === 'string' && ISO_INSTANT.test(cursor.v) && !Number.isNaN(Date.parse(cursor.v))
+        : numeric
+          ? Number.isSafeInteger(cursor.v)
+          : typeof cursor.v === 'string' && cursor.v.length <= 200;
+    if (cursor.s !== sort || !valueOk || typeof cursor.id !== 'string' || !UUID.test(cursor.id)) {
       throw new InvalidCursor();
     }
     return cursor;

@@ -9,7 +9,7 @@ export class ShipOrderHandler implements ICommandHandler<ShipOrder> {
 
   execute({ context, orderId }: ShipOrder): Promise<CommandResult> {
     return this.uow.execute(context, async (em) => {
-      const order = await loadOrderFor(em, context, orderId, 'owner-or-admin');
+      const order = await loadOrderFor(em, context, orderId, 'admin');
       order.ship();
       return order;
     });
