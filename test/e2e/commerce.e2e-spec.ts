@@ -30,7 +30,7 @@ describe('Emporium end to end', () => {
   let db: pg.Pool;
   const tapped: ConsumeMessage[] = [];
   let adminToken: string;
-  const ADMIN = { email: 'admin@example.com', password: 'admin-password-for-tests' };
+  const ADMIN = { email: 'admin@example.com', password: 'staff-passphrase-for-tests' };
 
   const appEnv = (): Record<string, string> => ({
     ...env.env,

@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { PassportModule } from '@nestjs/passport';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig, ConfigModule } from '@emporium/config';
 import { CatalogModule, catalogEntities, catalogProjectionEvents } from '@emporium/catalog';
 import { DatabaseModule } from '@emporium/database';
@@ -14,6 +15,7 @@ import { JwtStrategy } from './auth/jwt.strategy.js';
 import { ProductsController } from './catalog/products.controller.js';
 import { IdempotencyInterceptor } from './http/idempotency.interceptor.js';
 import { ProblemFilter } from './http/problem.filter.js';
+import { RateLimitGuard, rateLimitOptions } from './http/rate-limit.js';
 import { ReadYourWritesInterceptor } from './http/read-your-writes.interceptor.js';
 import { AuthController } from './identity/auth.controller.js';
 import { OrdersController, SalesController } from './ordering/orders.controller.js';
@@ -36,6 +38,7 @@ export class ApiModule {
         DatabaseModule.forRoot(apiEntities, 'emporium-api'),
         CqrsModule.forRoot(),
         PassportModule,
+        ThrottlerModule.forRoot(rateLimitOptions(config)),
         MessagingModule,
         RelayModule.forRoot(projectionsServed),
         IdentityModule,
@@ -53,6 +56,8 @@ export class ApiModule {
       controllers: [AuthController, ProductsController, OrdersController, SalesController],
       providers: [
         JwtStrategy,
+        // Order matters: rate limits first (cheap, and before credentials are checked).
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         { provide: APP_GUARD, useClass: RolesGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },

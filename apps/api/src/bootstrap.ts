@@ -2,18 +2,19 @@ import 'reflect-metadata';
 import { Logger, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import helmet from '@fastify/helmet';
 import type { AppConfig } from '@emporium/config';
 import { Lifecycle } from '@emporium/telemetry';
 import { ApiModule } from './app.module.js';
 import { createValidationPipe } from './http/validation.js';
 import { buildOpenApiDocument, serveOpenApi } from './openapi.js';
 
-export const BODY_LIMIT_BYTES = 1024 * 1024;
-
 export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
-    bodyLimit: BODY_LIMIT_BYTES,
-    requestTimeout: 30_000,
+    bodyLimit: config.http.bodyLimitBytes,
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: config.http.requestTimeoutMs,
+    trustProxy: config.http.trustProxy,
     // Proto-poisoning keys are refused by the JSON parser (400), never merged into objects.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -31,6 +32,39 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     ],
   });
   app.useGlobalPipes(createValidationPipe());
+  await app.register(helmet, {
+    // The API answers JSON; only the OpenAPI UI at /docs needs scripts and styles of its own.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        frameAncestors: ["'none'"],
+      },
+    },
+    strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+  });
+  // Browsers may call the API only from the configured origins; never a wildcard with credentials.
+  app.enableCors(
+    config.http.corsOrigins.length
+      ? {
+          origin: config.http.corsOrigins,
+          credentials: true,
+          methods: ['GET', 'POST', 'PUT', 'PATCH'],
+          allowedHeaders: [
+            'authorization',
+            'content-type',
+            'idempotency-key',
+            'if-match',
+            'x-min-position',
+            'x-correlation-id',
+          ],
+          exposedHeaders: ['retry-after', 'idempotent-replayed'],
+          maxAge: 600,
+        }
+      : { origin: false },
+  );
   app.enableShutdownHooks();
   serveOpenApi(app, buildOpenApiDocument(app));
   return app;

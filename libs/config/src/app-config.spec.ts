@@ -16,7 +16,7 @@ describe('AppConfig', () => {
     expect(config.port).toBe(3000);
     expect(config.projectorPort).toBe(3001);
     expect(config.jwt.ephemeral).toBe(true);
-    expect(config.warnings.join()).toMatch(/JWT_SECRET/);
+    expect(config.warnings.join()).toMatch(/ephemeral HS256 key/);
   });
 
   it('names each malformed variable and what was wrong', () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { environmentSchema, type Environment } from './config.schema.js';
 
 export class ConfigError extends Error {
@@ -37,9 +37,21 @@ export class AppConfig {
     retryDelaysMs: number[];
   };
   readonly relay!: { enabled: boolean; batchSize: number; sweepIntervalMs: number };
-  readonly jwt!: { secret: string; ephemeral: boolean; issuer: string; audience: string; ttlSeconds: number };
+  readonly jwt!: {
+    algorithm: 'HS256' | 'RS256' | 'ES256';
+    /** The HS256 secret, or the PEM private key. */
+    signingKey: string;
+    /** The HS256 secret, or the PEM public key. */
+    verifyKey: string;
+    ephemeral: boolean;
+    issuer: string;
+    audience: string;
+    ttlSeconds: number;
+  };
   readonly admin!: { email: string; password: string } | undefined;
-  readonly passwordScryptCost!: number;
+  readonly scrypt!: { cost: number; blockSize: number; parallelism: number };
+  readonly rateLimit!: { windowMs: number; default: number; authPerIp: number; authPerAccount: number };
+  readonly http!: { corsOrigins: string[]; requestTimeoutMs: number; bodyLimitBytes: number; trustProxy: boolean };
   readonly readYourWritesTimeoutMs!: number;
   readonly commandMaxRetries!: number;
   readonly health!: { timeoutMs: number; outboxMaxAgeMs: number; projectionMaxLag: number; dlqMaxDepth: number };
@@ -67,10 +79,28 @@ export class AppConfig {
     }
     const e = parsed.data;
     const warnings: string[] = [];
-    let secret = e.JWT_SECRET;
-    if (secret === undefined) {
-      secret = randomBytes(48).toString('base64url');
-      warnings.push('JWT_SECRET is not set: using an ephemeral signing key; tokens die with this process');
+    const pem = (value: string): string => value.replace(/\\n/g, '\n');
+    let signingKey: string;
+    let verifyKey: string;
+    const ephemeral = e.JWT_ALGORITHM === 'HS256' ? e.JWT_SECRET === undefined : e.JWT_PRIVATE_KEY === undefined;
+    if (e.JWT_ALGORITHM === 'HS256') {
+      signingKey = verifyKey = e.JWT_SECRET ?? randomBytes(48).toString('base64url');
+    } else if (e.JWT_PRIVATE_KEY && e.JWT_PUBLIC_KEY) {
+      signingKey = pem(e.JWT_PRIVATE_KEY);
+      verifyKey = pem(e.JWT_PUBLIC_KEY);
+    } else {
+      const pair =
+        e.JWT_ALGORITHM === 'RS256'
+          ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+          : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      signingKey = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      verifyKey = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    }
+    if (ephemeral) {
+      warnings.push(
+        `no JWT key is configured: using an ephemeral ${e.JWT_ALGORITHM} key; tokens die with this process ` +
+          '(set JWT_SECRET, or JWT_PRIVATE_KEY and JWT_PUBLIC_KEY)',
+      );
     }
     return new AppConfig({
       env: e.NODE_ENV,
@@ -94,14 +124,32 @@ export class AppConfig {
       },
       relay: { enabled: e.RELAY_ENABLED, batchSize: e.RELAY_BATCH_SIZE, sweepIntervalMs: e.RELAY_SWEEP_INTERVAL_MS },
       jwt: {
-        secret,
-        ephemeral: e.JWT_SECRET === undefined,
+        algorithm: e.JWT_ALGORITHM,
+        signingKey,
+        verifyKey,
+        ephemeral,
         issuer: e.JWT_ISSUER,
         audience: e.JWT_AUDIENCE,
         ttlSeconds: e.JWT_TTL,
       },
       admin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD } : undefined,
-      passwordScryptCost: e.PASSWORD_SCRYPT_COST,
+      scrypt: {
+        cost: e.PASSWORD_SCRYPT_COST,
+        blockSize: e.PASSWORD_SCRYPT_BLOCK_SIZE,
+        parallelism: e.PASSWORD_SCRYPT_PARALLELISM,
+      },
+      rateLimit: {
+        windowMs: e.RATE_LIMIT_WINDOW_MS,
+        default: e.RATE_LIMIT_DEFAULT,
+        authPerIp: e.RATE_LIMIT_AUTH_PER_IP,
+        authPerAccount: e.RATE_LIMIT_AUTH_PER_ACCOUNT,
+      },
+      http: {
+        corsOrigins: e.CORS_ORIGINS,
+        requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+        bodyLimitBytes: e.BODY_LIMIT_BYTES,
+        trustProxy: e.TRUST_PROXY,
+      },
       readYourWritesTimeoutMs: e.READ_YOUR_WRITES_TIMEOUT_MS,
       commandMaxRetries: e.COMMAND_MAX_RETRIES,
       health: {

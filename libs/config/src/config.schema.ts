@@ -36,14 +36,41 @@ export const environmentSchema = z
     RELAY_BATCH_SIZE: positiveInt.max(10000).default(500),
     RELAY_SWEEP_INTERVAL_MS: positiveInt.default(1000),
 
+    JWT_ALGORITHM: z.enum(['HS256', 'RS256', 'ES256']).default('HS256'),
     JWT_SECRET: z.string().optional(),
+    JWT_PRIVATE_KEY: z.string().optional(),
+    JWT_PUBLIC_KEY: z.string().optional(),
     JWT_ISSUER: z.string().min(1).default('emporium'),
     JWT_AUDIENCE: z.string().min(1).default('emporium-api'),
     JWT_TTL: positiveInt.default(3600),
 
     ADMIN_EMAIL: z.email().optional(),
     ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
-    PASSWORD_SCRYPT_COST: positiveInt.refine((n) => (n & (n - 1)) === 0, 'must be a power of two').default(16384),
+    PASSWORD_SCRYPT_COST: positiveInt
+      .refine((n) => n >= 2 && (n & (n - 1)) === 0, 'must be a power of two')
+      .default(16384),
+    PASSWORD_SCRYPT_BLOCK_SIZE: positiveInt.max(64).default(8),
+    PASSWORD_SCRYPT_PARALLELISM: positiveInt.max(16).default(1),
+
+    RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+    RATE_LIMIT_DEFAULT: positiveInt.default(600),
+    RATE_LIMIT_AUTH_PER_IP: positiveInt.default(20),
+    RATE_LIMIT_AUTH_PER_ACCOUNT: positiveInt.default(5),
+    TRUST_PROXY: bool.default(false),
+    CORS_ORIGINS: z
+      .string()
+      .default('')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean),
+      )
+      .refine((origins) => origins.every((o) => /^https?:\/\/[^/*\s]+$/.test(o)), {
+        message: 'must be a comma-separated list of origins like https://shop.example.com (no wildcards, no paths)',
+      }),
+    REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+    BODY_LIMIT_BYTES: positiveInt.default(1024 * 1024),
 
     READ_YOUR_WRITES_TIMEOUT_MS: positiveInt.max(60000).default(5000),
     COMMAND_MAX_RETRIES: positiveInt.max(50).default(5),
@@ -59,6 +86,28 @@ export const environmentSchema = z
     if (env.JWT_SECRET !== undefined && Buffer.byteLength(env.JWT_SECRET) < 32) {
       ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'must be at least 32 bytes' });
     }
+    const asymmetric = env.JWT_ALGORITHM !== 'HS256';
+    if (asymmetric && env.JWT_SECRET !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: `is for HS256; ${env.JWT_ALGORITHM} uses JWT_PRIVATE_KEY and JWT_PUBLIC_KEY`,
+      });
+    }
+    if (!asymmetric && (env.JWT_PRIVATE_KEY !== undefined || env.JWT_PUBLIC_KEY !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_ALGORITHM'],
+        message: 'set RS256 or ES256 to use JWT_PRIVATE_KEY/JWT_PUBLIC_KEY',
+      });
+    }
+    if (asymmetric && (env.JWT_PRIVATE_KEY === undefined) !== (env.JWT_PUBLIC_KEY === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.JWT_PRIVATE_KEY === undefined ? 'JWT_PRIVATE_KEY' : 'JWT_PUBLIC_KEY'],
+        message: 'JWT_PRIVATE_KEY and JWT_PUBLIC_KEY are set together',
+      });
+    }
     if ((env.ADMIN_EMAIL === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
       ctx.addIssue({
         code: 'custom',
@@ -67,7 +116,12 @@ export const environmentSchema = z
       });
     }
     if (env.NODE_ENV === 'production') {
-      for (const name of ['DATABASE_URL', 'AMQP_URL', 'JWT_SECRET'] as const) {
+      const required = [
+        'DATABASE_URL',
+        'AMQP_URL',
+        ...(asymmetric ? (['JWT_PRIVATE_KEY', 'JWT_PUBLIC_KEY'] as const) : (['JWT_SECRET'] as const)),
+      ] as const;
+      for (const name of required) {
         if (env[name] === undefined) {
           ctx.addIssue({ code: 'custom', path: [name], message: 'is required when NODE_ENV=production' });
         }

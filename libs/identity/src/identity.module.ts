@@ -16,14 +16,16 @@ const queryHandlers = [LoginHandler, GetCurrentUserHandler];
       global: true,
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
-        secret: config.jwt.secret,
+        ...(config.jwt.algorithm === 'HS256'
+          ? { secret: config.jwt.signingKey }
+          : { privateKey: config.jwt.signingKey, publicKey: config.jwt.verifyKey }),
         signOptions: {
-          algorithm: 'HS256',
+          algorithm: config.jwt.algorithm,
           issuer: config.jwt.issuer,
           audience: config.jwt.audience,
           expiresIn: config.jwt.ttlSeconds,
         },
-        verifyOptions: { algorithms: ['HS256'], issuer: config.jwt.issuer, audience: config.jwt.audience },
+        verifyOptions: { algorithms: [config.jwt.algorithm], issuer: config.jwt.issuer, audience: config.jwt.audience },
       }),
     }),
   ],

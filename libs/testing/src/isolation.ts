@@ -40,6 +40,10 @@ export async function isolatedEnvironment(
     JWT_SECRET: randomBytes(32).toString('hex'),
     PASSWORD_SCRYPT_COST: '1024',
     PROJECTION_RETRY_DELAYS_MS: '100,200',
+    // Functional suites drive many clients from one address; the security suite sets real limits.
+    RATE_LIMIT_DEFAULT: '100000',
+    RATE_LIMIT_AUTH_PER_IP: '10000',
+    RATE_LIMIT_AUTH_PER_ACCOUNT: '1000',
     LOG_LEVEL: 'warn',
   };
   const config = AppConfig.fromEnvironment(env);

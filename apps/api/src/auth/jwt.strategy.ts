@@ -12,7 +12,7 @@ interface TokenClaims {
 }
 
 /**
- * Bearer tokens only (never from the query string), HS256 only, issuer and audience checked,
+ * Bearer tokens only (never from the query string), one configured algorithm, issuer and audience checked,
  * and a token without `exp` is refused rather than treated as eternal.
  */
 @Injectable()
@@ -20,8 +20,9 @@ export class JwtStrategy extends PassportStrategy(Strategy) {
   constructor(config: AppConfig) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKey: config.jwt.secret,
-      algorithms: ['HS256'],
+      secretOrKey: config.jwt.verifyKey,
+      // Exactly the configured algorithm: no `none`, and no RS256 public key replayed as an HMAC secret.
+      algorithms: [config.jwt.algorithm],
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,
       ignoreExpiration: false,

@@ -5,6 +5,7 @@ import { GetCurrentUser, Login, RegisterUser } from '@emporium/identity';
 import type { Actor, CommandContext } from '@emporium/messaging';
 import { Idempotent } from '../http/idempotency.interceptor.js';
 import { CommandCtx, CurrentActor, Public } from '../auth/auth.decorators.js';
+import { AuthRateLimit } from '../http/rate-limit.js';
 import { ApiAuthenticated, ApiProblems } from '../http/api-docs.js';
 import { AccessTokenDto, LoginDto, MeDto, RegisterDto, RegisteredDto } from './auth.dto.js';
 
@@ -17,20 +18,22 @@ export class AuthController {
   ) {}
 
   @Public()
+  @AuthRateLimit()
   @Post('register')
   @Idempotent()
   @ApiCreatedResponse({ type: RegisteredDto })
-  @ApiProblems([400, 'invalid input'], [409, 'email already registered'])
+  @ApiProblems([400, 'invalid input or weak password'], [409, 'email already registered'], [429, 'too many attempts'])
   async register(@Body() body: RegisterDto, @CommandCtx() ctx: CommandContext): Promise<RegisteredDto> {
     const { id } = await this.commands.execute(new RegisterUser(ctx, body.email, body.password, body.name));
     return { id };
   }
 
   @Public()
+  @AuthRateLimit()
   @Post('login')
   @HttpCode(200)
   @ApiOkResponse({ type: AccessTokenDto })
-  @ApiProblems([400, 'invalid input'], [401, 'email or password is incorrect'])
+  @ApiProblems([400, 'invalid input'], [401, 'email or password is incorrect'], [429, 'too many attempts'])
   login(@Body() body: LoginDto): Promise<AccessTokenDto> {
     return this.queries.execute(new Login(body.email, body.password));
   }

@@ -18,18 +18,15 @@ function derive(password: string, salt: Buffer, options: ScryptOptions): Promise
  */
 @Injectable()
 export class PasswordHasher {
-  private readonly cost: number;
   private dummy: Promise<string> | undefined;
 
-  constructor(config: AppConfig) {
-    this.cost = config.passwordScryptCost;
-  }
+  constructor(private readonly config: AppConfig) {}
 
   async hash(password: string): Promise<string> {
+    const { cost: N, blockSize: r, parallelism: p } = this.config.scrypt;
     const salt = randomBytes(16);
-    const options = { N: this.cost, r: 8, p: 1, maxmem: 256 * this.cost * 8 };
-    const key = await derive(password, salt, options);
-    return `scrypt$${this.cost}$8$1$${salt.toString('base64')}$${key.toString('base64')}`;
+    const key = await derive(password, salt, { N, r, p, maxmem: 256 * N * r });
+    return `scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${key.toString('base64')}`;
   }
 
   async verify(password: string, stored: string): Promise<boolean> {

@@ -137,7 +137,11 @@ export class RabbitMqTransport extends Server implements CustomTransportStrategy
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  private async onMessage(topology: ProjectionTopology, channel: ConfirmChannel, message: ConsumeMessage): Promise<void> {
+  private async onMessage(
+    topology: ProjectionTopology,
+    channel: ConfirmChannel,
+    message: ConsumeMessage,
+  ): Promise<void> {
     const settlement = await this.settle(topology, message);
     if (settlement.ok) channel.ack(message);
     else await this.fail(topology, channel, message, settlement);

@@ -2,6 +2,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { isUniqueViolation } from '@emporium/database';
 import { UnitOfWork, type CommandResult } from '@emporium/messaging';
 import { PasswordHasher } from '../../domain/password-hasher.js';
+import { assertStrongPassword } from '../../domain/password-policy.js';
 import { User } from '../../domain/user.entity.js';
 import { EmailTaken } from '../../domain/user.errors.js';
 import { RegisterUser } from './register-user.command.js';
@@ -14,6 +15,7 @@ export class RegisterUserHandler implements ICommandHandler<RegisterUser> {
   ) {}
 
   async execute({ context, email, password, name, roles }: RegisterUser): Promise<CommandResult> {
+    assertStrongPassword(password, { email, name });
     const passwordHash = await this.hasher.hash(password);
     try {
       return await this.uow.execute(

@@ -1,0 +1,57 @@
+import { Injectable, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { ThrottlerGuard, type ThrottlerLimitDetail, type ThrottlerModuleOptions } from '@nestjs/throttler';
+import type { AppConfig } from '@emporium/config';
+import { ProblemException } from './problem.js';
+
+const AUTH_ROUTE = 'emporium:auth-rate-limit';
+
+/** Login and registration: strict limits per client address and per account (email). */
+export const AuthRateLimit = (): MethodDecorator => SetMetadata(AUTH_ROUTE, true);
+
+const isAuthRoute = (context: ExecutionContext): boolean =>
+  Reflect.getMetadata(AUTH_ROUTE, context.getHandler()) === true;
+
+/**
+ * Three limits, each a fixed window of RATE_LIMIT_WINDOW_MS: every route per client address;
+ * auth routes per address; auth routes per account, so a password cannot be guessed slowly from
+ * many addresses. In-process counters: behind several replicas, put a shared storage here.
+ */
+export function rateLimitOptions(config: AppConfig): ThrottlerModuleOptions {
+  const ttl = config.rateLimit.windowMs;
+  return {
+    throttlers: [
+      { name: 'default', ttl, limit: config.rateLimit.default },
+      { name: 'auth-ip', ttl, limit: config.rateLimit.authPerIp, skipIf: (c) => !isAuthRoute(c) },
+      {
+        name: 'auth-account',
+        ttl,
+        limit: config.rateLimit.authPerAccount,
+        skipIf: (c) => !isAuthRoute(c),
+        getTracker: (req: Record<string, unknown>) => {
+          const body = req.body as { email?: unknown } | undefined;
+          return typeof body?.email === 'string'
+            ? `account:${body.email.trim().toLowerCase().slice(0, 254)}`
+            : 'account:?';
+        },
+      },
+    ],
+  };
+}
+
+@Injectable()
+export class RateLimitGuard extends ThrottlerGuard {
+  protected override getTracker(req: Record<string, unknown>): Promise<string> {
+    return Promise.resolve(`ip:${String(req.ip)}`);
+  }
+
+  protected override throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+    const seconds = Math.max(1, Math.ceil(detail.timeToBlockExpire || detail.timeToExpire));
+    throw new ProblemException(
+      429,
+      'rate-limited',
+      `too many requests: at most ${detail.limit} per ${Math.round(detail.ttl / 1000)} s; retry in ${seconds} s`,
+      {},
+      { 'retry-after': String(seconds) },
+    );
+  }
+}
