@@ -12,13 +12,11 @@ import { OrderingModule, orderingEntities, ordersProjectionEvents, salesProjecti
 import { HealthModule } from '@emporium/telemetry';
 import { JwtAuthGuard, RolesGuard } from './auth/auth.guards.js';
 import { JwtStrategy } from './auth/jwt.strategy.js';
-import { ProductsController } from './catalog/products.controller.js';
 import { IdempotencyInterceptor } from './http/idempotency.interceptor.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { RateLimitGuard, rateLimitOptions } from './http/rate-limit.js';
 import { ReadYourWritesInterceptor } from './http/read-your-writes.interceptor.js';
-import { AuthController } from './identity/auth.controller.js';
-import { OrdersController, SalesController } from './ordering/orders.controller.js';
+import { apiControllers } from './controllers.js';
 
 export const apiEntities = [...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities];
 
@@ -53,7 +51,7 @@ export class ApiModule {
           }),
         }),
       ],
-      controllers: [AuthController, ProductsController, OrdersController, SalesController],
+      controllers: apiControllers,
       providers: [
         JwtStrategy,
         // Order matters: rate limits first (cheap, and before credentials are checked).

@@ -29,7 +29,12 @@ import {
 } from './products.dto.js';
 
 const IfMatch = (): MethodDecorator =>
-  ApiHeader({ name: 'If-Match', required: false, description: 'the version you last saw; 412 if it is stale' });
+  ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'the version you last saw; 412 if it is stale',
+    schema: { type: 'string', pattern: '^(W/)?"?[0-9]{1,9}"?$', maxLength: 14 },
+  });
 
 @ApiTags('products')
 @Controller('products')

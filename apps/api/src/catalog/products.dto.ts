@@ -6,7 +6,7 @@ import { MAX_PRICE_CENTS, MAX_STOCK, PRODUCT_SORTS, type ProductSort } from '@em
 const CATEGORY = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 export class CreateProductDto {
-  @ApiProperty({ example: 'MUG-001', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' })
+  @ApiProperty({ example: 'MUG-001', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$', maxLength: 64 })
   @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
   sku!: string;
 
@@ -18,7 +18,7 @@ export class CreateProductDto {
   @MaxLength(5000)
   description: string = '';
 
-  @ApiProperty({ example: 'kitchen', pattern: CATEGORY.source }) @Matches(CATEGORY) category!: string;
+  @ApiProperty({ example: 'kitchen', pattern: CATEGORY.source, maxLength: 64 }) @Matches(CATEGORY) category!: string;
 
   @ApiProperty({ minimum: 0, maximum: MAX_PRICE_CENTS, description: 'integer minor units' })
   @IsInt()
@@ -26,7 +26,7 @@ export class CreateProductDto {
   @Max(MAX_PRICE_CENTS)
   priceCents!: number;
 
-  @ApiProperty({ example: 'EUR', pattern: '^[A-Z]{3}$' }) @Matches(/^[A-Z]{3}$/) currency!: string;
+  @ApiProperty({ example: 'EUR', pattern: '^[A-Z]{3}$', maxLength: 3 }) @Matches(/^[A-Z]{3}$/) currency!: string;
 
   @ApiProperty({ minimum: 0, maximum: MAX_STOCK }) @IsInt() @Min(0) @Max(MAX_STOCK) stock!: number;
 }
@@ -34,7 +34,7 @@ export class CreateProductDto {
 export class UpdateProductDto {
   @ApiPropertyOptional({ minLength: 1, maxLength: 200 }) @IsOptional() @IsString() @Length(1, 200) name?: string;
   @ApiPropertyOptional({ maxLength: 5000 }) @IsOptional() @IsString() @MaxLength(5000) description?: string;
-  @ApiPropertyOptional({ pattern: CATEGORY.source }) @IsOptional() @Matches(CATEGORY) category?: string;
+  @ApiPropertyOptional({ pattern: CATEGORY.source, maxLength: 64 }) @IsOptional() @Matches(CATEGORY) category?: string;
 }
 
 export class ChangePriceDto {
@@ -49,7 +49,7 @@ const toBoolean = ({ value }: { value: unknown }): unknown =>
   value === 'true' ? true : value === 'false' ? false : value;
 
 export class ListProductsQueryDto {
-  @ApiPropertyOptional({ pattern: CATEGORY.source }) @IsOptional() @Matches(CATEGORY) category?: string;
+  @ApiPropertyOptional({ pattern: CATEGORY.source, maxLength: 64 }) @IsOptional() @Matches(CATEGORY) category?: string;
 
   @ApiPropertyOptional({ minimum: 0 })
   @IsOptional()
@@ -92,21 +92,21 @@ export class ListProductsQueryDto {
 }
 
 export class ProductDto {
-  @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty() sku!: string;
-  @ApiProperty() name!: string;
-  @ApiProperty() description!: string;
-  @ApiProperty() category!: string;
+  @ApiProperty({ format: 'uuid', maxLength: 36 }) id!: string;
+  @ApiProperty({ maxLength: 64 }) sku!: string;
+  @ApiProperty({ maxLength: 200 }) name!: string;
+  @ApiProperty({ maxLength: 5000 }) description!: string;
+  @ApiProperty({ maxLength: 64 }) category!: string;
   @ApiProperty() priceCents!: number;
-  @ApiProperty() currency!: string;
+  @ApiProperty({ maxLength: 3, pattern: '^[A-Z]{3}$' }) currency!: string;
   @ApiProperty() stock!: number;
   @ApiProperty() inStock!: boolean;
   @ApiProperty({ enum: ['active', 'discontinued'] }) status!: string;
   @ApiProperty() version!: number;
-  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ format: 'date-time', maxLength: 32 }) updatedAt!: string;
 }
 
 export class ProductPageDto {
-  @ApiProperty({ type: [ProductDto] }) items!: ProductDto[];
-  @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
+  @ApiProperty({ type: [ProductDto], maxItems: 100 }) items!: ProductDto[];
+  @ApiProperty({ type: String, nullable: true, maxLength: 500 }) nextCursor!: string | null;
 }

@@ -21,6 +21,7 @@ export function ApiAuthenticated(): MethodDecorator & ClassDecorator {
 export const ApiMinPosition = (): MethodDecorator =>
   ApiHeader({
     name: 'X-Min-Position',
+    schema: { type: 'string', pattern: '^[1-9][0-9]{0,17}$', maxLength: 18 },
     required: false,
     description: 'wait until this command position is visible (read-your-writes)',
   });

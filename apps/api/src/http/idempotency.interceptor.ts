@@ -33,6 +33,7 @@ export const Idempotent = (): MethodDecorator =>
     SetMetadata(IDEMPOTENT, true),
     ApiHeader({
       name: 'Idempotency-Key',
+      schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,255}$', maxLength: 255 },
       required: false,
       description: 'replays the first response to a repeat of this request (same body) for 24 hours',
     }),

@@ -1,12 +1,9 @@
-import { Injectable, SetMetadata, type ExecutionContext } from '@nestjs/common';
+import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { ThrottlerGuard, type ThrottlerLimitDetail, type ThrottlerModuleOptions } from '@nestjs/throttler';
 import type { AppConfig } from '@emporium/config';
 import { ProblemException } from './problem.js';
 
-const AUTH_ROUTE = 'emporium:auth-rate-limit';
-
-/** Login and registration: strict limits per client address and per account (email). */
-export const AuthRateLimit = (): MethodDecorator => SetMetadata(AUTH_ROUTE, true);
+import { AUTH_ROUTE } from './rate-limit.decorator.js';
 
 const isAuthRoute = (context: ExecutionContext): boolean =>
   Reflect.getMetadata(AUTH_ROUTE, context.getHandler()) === true;

@@ -5,7 +5,7 @@ import { GetCurrentUser, Login, RegisterUser } from '@emporium/identity';
 import type { Actor, CommandContext } from '@emporium/messaging';
 import { Idempotent } from '../http/idempotency.interceptor.js';
 import { CommandCtx, CurrentActor, Public } from '../auth/auth.decorators.js';
-import { AuthRateLimit } from '../http/rate-limit.js';
+import { AuthRateLimit } from '../http/rate-limit.decorator.js';
 import { ApiAuthenticated, ApiProblems } from '../http/api-docs.js';
 import { AccessTokenDto, LoginDto, MeDto, RegisterDto, RegisteredDto } from './auth.dto.js';
 

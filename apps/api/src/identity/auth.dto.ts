@@ -13,18 +13,18 @@ export class LoginDto {
 }
 
 export class RegisteredDto {
-  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ format: 'uuid', maxLength: 36 }) id!: string;
 }
 
 export class AccessTokenDto {
-  @ApiProperty() accessToken!: string;
+  @ApiProperty({ maxLength: 4096 }) accessToken!: string;
   @ApiProperty({ enum: ['Bearer'] }) tokenType!: 'Bearer';
   @ApiProperty({ description: 'seconds' }) expiresIn!: number;
 }
 
 export class MeDto {
-  @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty() email!: string;
-  @ApiProperty() name!: string;
-  @ApiProperty({ type: [String], example: ['customer'] }) roles!: string[];
+  @ApiProperty({ format: 'uuid', maxLength: 36 }) id!: string;
+  @ApiProperty({ format: 'email', maxLength: 254 }) email!: string;
+  @ApiProperty({ maxLength: 100 }) name!: string;
+  @ApiProperty({ type: [String], enum: ['customer', 'admin'], maxItems: 2, example: ['customer'] }) roles!: string[];
 }

@@ -21,7 +21,7 @@ import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, type OrderStatus } from '@emporium/
 const STATUSES: OrderStatus[] = ['placed', 'paid', 'shipped', 'cancelled'];
 
 export class OrderLineInputDto {
-  @ApiProperty({ format: 'uuid' }) @IsUUID() productId!: string;
+  @ApiProperty({ format: 'uuid', maxLength: 36 }) @IsUUID() productId!: string;
   @ApiProperty({ minimum: 1, maximum: MAX_LINE_QUANTITY })
   @IsInt()
   @Min(1)
@@ -41,7 +41,7 @@ export class PlaceOrderDto {
 
 export class ListOrdersQueryDto {
   @ApiPropertyOptional({ enum: STATUSES }) @IsOptional() @IsIn(STATUSES) status?: OrderStatus;
-  @ApiPropertyOptional({ format: 'uuid', description: 'admin only; ignored for customers' })
+  @ApiPropertyOptional({ format: 'uuid', maxLength: 36, description: 'admin only; ignored for customers' })
   @IsOptional()
   @IsUUID()
   customerId?: string;
@@ -56,53 +56,62 @@ export class ListOrdersQueryDto {
 }
 
 export class OrderLineDto {
-  @ApiProperty({ format: 'uuid' }) productId!: string;
-  @ApiProperty() name!: string;
-  @ApiProperty() category!: string;
+  @ApiProperty({ format: 'uuid', maxLength: 36 }) productId!: string;
+  @ApiProperty({ maxLength: 200 }) name!: string;
+  @ApiProperty({ maxLength: 64 }) category!: string;
   @ApiProperty() quantity!: number;
   @ApiProperty() unitPriceCents!: number;
 }
 
 export class TimelineEntryDto {
   @ApiProperty({ enum: STATUSES }) status!: OrderStatus;
-  @ApiProperty({ format: 'date-time' }) at!: string;
+  @ApiProperty({ format: 'date-time', maxLength: 32 }) at!: string;
 }
 
 export class OrderDto {
-  @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty({ format: 'uuid' }) customerId!: string;
+  @ApiProperty({ format: 'uuid', maxLength: 36 }) id!: string;
+  @ApiProperty({ format: 'uuid', maxLength: 36 }) customerId!: string;
   @ApiProperty({ enum: STATUSES }) status!: OrderStatus;
-  @ApiProperty({ type: [OrderLineDto] }) lines!: OrderLineDto[];
+  @ApiProperty({ type: [OrderLineDto], maxItems: 50 }) lines!: OrderLineDto[];
   @ApiProperty() totalCents!: number;
-  @ApiProperty() currency!: string;
-  @ApiProperty({ format: 'date-time' }) placedAt!: string;
-  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
-  @ApiProperty({ type: [TimelineEntryDto] }) timeline!: TimelineEntryDto[];
+  @ApiProperty({ maxLength: 3, pattern: '^[A-Z]{3}$' }) currency!: string;
+  @ApiProperty({ format: 'date-time', maxLength: 32 }) placedAt!: string;
+  @ApiProperty({ format: 'date-time', maxLength: 32 }) updatedAt!: string;
+  @ApiProperty({ type: [TimelineEntryDto], maxItems: 4 }) timeline!: TimelineEntryDto[];
   @ApiProperty() version!: number;
 }
 
 export class OrderPageDto {
-  @ApiProperty({ type: [OrderDto] }) items!: OrderDto[];
-  @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
+  @ApiProperty({ type: [OrderDto], maxItems: 100 }) items!: OrderDto[];
+  @ApiProperty({ type: String, nullable: true, maxLength: 500 }) nextCursor!: string | null;
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export class DailySalesQueryDto {
-  @ApiProperty({ format: 'date', example: '2026-11-01' }) @Matches(DAY) @IsISO8601({ strict: true }) from!: string;
-  @ApiProperty({ format: 'date', example: '2026-11-30' }) @Matches(DAY) @IsISO8601({ strict: true }) to!: string;
-  @ApiPropertyOptional() @IsOptional() @Matches(/^[a-z0-9][a-z0-9-]{0,63}$/) category?: string;
+  @ApiProperty({ format: 'date', maxLength: 10, example: '2026-11-01' })
+  @Matches(DAY)
+  @IsISO8601({ strict: true })
+  from!: string;
+  @ApiProperty({ format: 'date', maxLength: 10, example: '2026-11-30' })
+  @Matches(DAY)
+  @IsISO8601({ strict: true })
+  to!: string;
+  @ApiPropertyOptional({ maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]{0,63}$' })
+  @IsOptional()
+  @Matches(/^[a-z0-9][a-z0-9-]{0,63}$/)
+  category?: string;
 }
 
 export class DailySalesRowDto {
-  @ApiProperty({ format: 'date' }) day!: string;
-  @ApiProperty({ format: 'uuid' }) productId!: string;
-  @ApiProperty() category!: string;
-  @ApiProperty() currency!: string;
+  @ApiProperty({ format: 'date', maxLength: 10 }) day!: string;
+  @ApiProperty({ format: 'uuid', maxLength: 36 }) productId!: string;
+  @ApiProperty({ maxLength: 64 }) category!: string;
+  @ApiProperty({ maxLength: 3, pattern: '^[A-Z]{3}$' }) currency!: string;
   @ApiProperty({ description: 'units placed minus units cancelled' }) units!: number;
   @ApiProperty({ description: 'net revenue in minor units' }) revenueCents!: number;
 }
 
 export class DailySalesDto {
-  @ApiProperty({ type: [DailySalesRowDto] }) items!: DailySalesRowDto[];
+  @ApiProperty({ type: [DailySalesRowDto], maxItems: 10000 }) items!: DailySalesRowDto[];
 }

@@ -1,0 +1,6 @@
+import { ProductsController } from './catalog/products.controller.js';
+import { AuthController } from './identity/auth.controller.js';
+import { OrdersController, SalesController } from './ordering/orders.controller.js';
+
+/** Every HTTP controller of the api: the route inventory test walks this list. */
+export const apiControllers = [AuthController, ProductsController, OrdersController, SalesController];
