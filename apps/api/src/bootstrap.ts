@@ -6,6 +6,7 @@ import helmet from '@fastify/helmet';
 import type { AppConfig } from '@emporium/config';
 import { Lifecycle } from '@emporium/telemetry';
 import { ApiModule } from './app.module.js';
+import { acceptJsonOnly } from './http/json-body.js';
 import { createValidationPipe } from './http/validation.js';
 import { buildOpenApiDocument, serveOpenApi } from './openapi.js';
 
@@ -15,13 +16,14 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     requestTimeout: config.http.requestTimeoutMs,
     connectionTimeout: config.http.requestTimeoutMs,
     trustProxy: config.http.trustProxy,
-    // Proto-poisoning keys are refused by the JSON parser (400), never merged into objects.
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
+    // Long enough for any id; longer segments reach the id pipe and get a 404, not a 414.
+    routerOptions: { maxParamLength: 500 },
     genReqId: () => crypto.randomUUID(),
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
     bufferLogs: false,
+    // Our own JSON parser (acceptJsonOnly) replaces Nest's.
+    bodyParser: false,
     logger: config.logLevel === 'silent' ? false : undefined,
   });
   app.setGlobalPrefix('api/v1', {
@@ -32,6 +34,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     ],
   });
   app.useGlobalPipes(createValidationPipe());
+  acceptJsonOnly(app.getHttpAdapter().getInstance(), config.http.bodyLimitBytes);
   await app.register(helmet, {
     // The API answers JSON; only the OpenAPI UI at /docs needs scripts and styles of its own.
     contentSecurityPolicy: {
