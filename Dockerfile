@@ -16,4 +16,4 @@ COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 USER node
 EXPOSE 3000 3001
-CMD ["node", "--enable-source-maps", "dist/apps/api/src/main.js"]
+CMD ["node", "--enable-source-maps", "--import", "./dist/libs/telemetry/src/otel/preload.js", "dist/apps/api/src/main.js"]

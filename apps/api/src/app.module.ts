@@ -9,7 +9,8 @@ import { DatabaseModule } from '@emporium/database';
 import { IdentityModule, identityEntities } from '@emporium/identity';
 import { MessagingModule, messagingEntities, OutboxRelay, RelayModule } from '@emporium/messaging';
 import { OrderingModule, orderingEntities, ordersProjectionEvents, salesProjectionEvents } from '@emporium/ordering';
-import { HealthModule } from '@emporium/telemetry';
+import { HealthModule } from '@emporium/health';
+import { loggingModule } from '@emporium/telemetry';
 import { JwtAuthGuard, RolesGuard } from './auth/auth.guards.js';
 import { JwtStrategy } from './auth/jwt.strategy.js';
 import { IdempotencyInterceptor } from './http/idempotency.interceptor.js';
@@ -33,6 +34,7 @@ export class ApiModule {
       module: ApiModule,
       imports: [
         ConfigModule.forRoot(config),
+        loggingModule(config, 'emporium-api'),
         DatabaseModule.forRoot(apiEntities, 'emporium-api'),
         CqrsModule.forRoot(),
         PassportModule,

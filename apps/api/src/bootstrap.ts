@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { Logger, RequestMethod } from '@nestjs/common';
+import { Logger as NestLogger, RequestMethod } from '@nestjs/common';
+import { Logger } from 'nestjs-pino';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import helmet from '@fastify/helmet';
 import type { AppConfig } from '@emporium/config';
-import { Lifecycle } from '@emporium/telemetry';
+import { exitWithin, Lifecycle, recordHttpMetrics } from '@emporium/health';
 import { ApiModule } from './app.module.js';
 import { acceptJsonOnly } from './http/json-body.js';
 import { createValidationPipe } from './http/validation.js';
@@ -18,16 +19,23 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     trustProxy: config.http.trustProxy,
     // Long enough for any id; longer segments reach the id pipe and get a 404, not a 414.
     routerOptions: { maxParamLength: 500 },
+    // While closing, finish what arrives on open connections instead of answering 503: a request
+    // the server accepted is served; idle keep-alive connections are closed so clients reconnect.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
     genReqId: () => crypto.randomUUID(),
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
-    bufferLogs: false,
+    bufferLogs: true,
     // Our own JSON parser (acceptJsonOnly) replaces Nest's.
     bodyParser: false,
     logger: config.logLevel === 'silent' ? false : undefined,
   });
+  app.useLogger(app.get(Logger));
+  recordHttpMetrics(app.getHttpAdapter().getInstance());
   app.setGlobalPrefix('api/v1', {
     exclude: [
+      { path: 'metrics', method: RequestMethod.GET },
       { path: 'health', method: RequestMethod.GET },
       { path: 'health/live', method: RequestMethod.GET },
       { path: 'health/ready', method: RequestMethod.GET },
@@ -69,6 +77,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
       : { origin: false },
   );
   app.enableShutdownHooks();
+  exitWithin(config.shutdownGraceMs);
   serveOpenApi(app, buildOpenApiDocument(app));
   return app;
 }
@@ -77,7 +86,7 @@ export async function startApi(config: AppConfig): Promise<NestFastifyApplicatio
   const app = await createApiApp(config);
   await app.listen({ port: config.port, host: config.host });
   app.get(Lifecycle).markReady();
-  for (const warning of config.warnings) new Logger('Config').warn(warning);
-  new Logger('Api').log(`api listening on ${await app.getUrl()} (docs at /docs, health at /health)`);
+  for (const warning of config.warnings) new NestLogger('Config').warn(warning);
+  new NestLogger('Api').log(`api listening on ${await app.getUrl()} (docs at /docs, health at /health)`);
   return app;
 }

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { Logger as NestLogger } from '@nestjs/common';
+import { Logger } from 'nestjs-pino';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AppConfig } from '@emporium/config';
 import { RabbitMqTransport } from '@emporium/messaging';
-import { Lifecycle } from '@emporium/telemetry';
+import { exitWithin, Lifecycle, recordHttpMetrics } from '@emporium/health';
 import { ProjectorModule, projections } from './projector.module.js';
 
 /**
@@ -24,16 +25,17 @@ export async function startProjector(config: AppConfig): Promise<NestFastifyAppl
   const app = await NestFactory.create<NestFastifyApplication>(
     ProjectorModule.forRoot(config, transport),
     new FastifyAdapter(),
-    {
-      logger: config.logLevel === 'silent' ? false : undefined,
-    },
+    { logger: config.logLevel === 'silent' ? false : undefined, bufferLogs: true },
   );
+  app.useLogger(app.get(Logger));
+  recordHttpMetrics(app.getHttpAdapter().getInstance());
   app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
   app.enableShutdownHooks();
+  exitWithin(config.shutdownGraceMs);
   await app.startAllMicroservices();
   await app.listen({ port: config.projectorPort, host: config.host });
   app.get(Lifecycle).markReady();
-  new Logger('Projector').log(
+  new NestLogger('Projector').log(
     `projector consuming ${projections.map((p) => p.name).join(', ')}; health on ${await app.getUrl()}`,
   );
   return app;

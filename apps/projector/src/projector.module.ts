@@ -11,7 +11,8 @@ import {
   SalesProjection,
   salesProjectionEvents,
 } from '@emporium/ordering';
-import { HealthModule } from '@emporium/telemetry';
+import { HealthModule } from '@emporium/health';
+import { loggingModule } from '@emporium/telemetry';
 import { ProjectionsController } from './projections.controller.js';
 
 export const projections = [
@@ -29,6 +30,7 @@ export class ProjectorModule {
       module: ProjectorModule,
       imports: [
         ConfigModule.forRoot(config),
+        loggingModule(config, 'emporium-projector'),
         DatabaseModule.forRoot(
           [...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities],
           'emporium-projector',

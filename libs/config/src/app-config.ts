@@ -56,6 +56,8 @@ export class AppConfig {
   readonly commandMaxRetries!: number;
   readonly health!: { timeoutMs: number; outboxMaxAgeMs: number; projectionMaxLag: number; dlqMaxDepth: number };
   readonly shutdownGraceMs!: number;
+  /** How long readiness reports 503 before the server stops accepting (load balancers catch up). */
+  readonly shutdownDrainDelayMs!: number;
   /** Problems that did not stop start-up but an operator should see (e.g. an ephemeral JWT key). */
   readonly warnings!: string[];
 
@@ -159,6 +161,7 @@ export class AppConfig {
         dlqMaxDepth: e.HEALTH_DLQ_MAX_DEPTH,
       },
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      shutdownDrainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS,
       warnings,
     });
   }

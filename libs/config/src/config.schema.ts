@@ -81,6 +81,7 @@ export const environmentSchema = z
     HEALTH_DLQ_MAX_DEPTH: z.coerce.number().int().min(0).default(100),
 
     SHUTDOWN_GRACE_MS: positiveInt.default(10000),
+    SHUTDOWN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).default(0),
   })
   .superRefine((env, ctx) => {
     if (env.JWT_SECRET !== undefined && Buffer.byteLength(env.JWT_SECRET) < 32) {

@@ -1,3 +1,12 @@
-export { Lifecycle } from './lifecycle.js';
-export { HealthModule } from './health.module.js';
-export { HealthChecks, HEALTH_SOURCES, type HealthSources } from './health-checks.js';
+export { tracer, withSpan, currentTraceContext, contextFrom, activeTraceIds, SpanKind } from './tracing.js';
+export {
+  registry,
+  httpDuration,
+  handlerCalls,
+  handlerDuration,
+  relayPublished,
+  projectionApplyDuration,
+  scrapedGauge,
+} from './metrics.js';
+export { Traced } from './traced.js';
+export { loggingModule } from './logging.js';

@@ -30,11 +30,15 @@ export interface RunningApp {
 export async function startApp(name: 'api' | 'projector', env: Record<string, string>): Promise<RunningApp> {
   const port = await freePort();
   const portVariable = name === 'api' ? 'PORT' : 'PROJECTOR_PORT';
-  const child = spawn(process.execPath, ['--enable-source-maps', `dist/apps/${name}/src/main.js`], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', [portVariable]: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--enable-source-maps', '--import', './dist/libs/telemetry/src/otel/preload.js', `dist/apps/${name}/src/main.js`],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', [portVariable]: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -1,6 +1,7 @@
 import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { CommandContext, type Actor, type IdempotencyClaim } from '@emporium/messaging';
+import { currentTraceContext } from '@emporium/telemetry';
 
 export const IS_PUBLIC = 'emporium:public';
 export const ROLES = 'emporium:roles';
@@ -34,13 +35,16 @@ export const CommandCtx = createParamDecorator((_: unknown, ctx: ExecutionContex
     return typeof value === 'string' ? value : undefined;
   };
   const correlation = header('x-correlation-id');
-  const traceparent = header('traceparent');
+  // The active span is the request's server span (continuing the client's traceparent, if any).
+  const traced = currentTraceContext();
+  const traceparent = traced.traceparent ?? header('traceparent');
+  const tracestate = traced.traceparent ? traced.tracestate : header('tracestate');
   const actor = request.user ? { id: request.user.id, roles: request.user.roles } : { id: 'anonymous', roles: [] };
   return new CommandContext(
     actor,
     correlation && CORRELATION_ID.test(correlation) ? correlation : request.id,
     traceparent && /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(traceparent) ? traceparent : undefined,
-    header('tracestate')?.slice(0, 512),
+    tracestate?.slice(0, 512),
     request.idempotency,
   );
 });

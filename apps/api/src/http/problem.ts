@@ -67,6 +67,19 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
   if (error instanceof HttpException) {
     const status = error.getStatus();
     const body = error.getResponse();
+    // A failing health check: keep terminus' report (which check failed, and why) in the problem.
+    if (typeof body === 'object' && 'details' in body && 'info' in body) {
+      const report = body as { info?: unknown; error?: unknown; details?: unknown };
+      const failed = Object.keys((report.error ?? {})).join(', ');
+      return {
+        problem: problem(status, 'unhealthy', `failing checks: ${failed || 'unknown'}`, {
+          info: report.info,
+          error: report.error,
+          details: report.details,
+        }),
+        headers: {},
+      };
+    }
     const message = typeof body === 'string' ? body : (body as { message?: unknown }).message;
     const detail = Array.isArray(message)
       ? message.map(String).join('; ')

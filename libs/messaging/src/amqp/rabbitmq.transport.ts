@@ -1,8 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { BaseRpcContext, Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import { context, trace } from '@opentelemetry/api';
 import { lastValueFrom } from 'rxjs';
 import { envelopeProblem, type EventEnvelope } from '@emporium/contracts';
+import { contextFrom, projectionApplyDuration, SpanKind, withSpan } from '@emporium/telemetry';
 import { BrokerConnection } from './broker-connection.js';
 import { ProjectionTopology } from './topology.js';
 import type { ProjectionSettlement } from '../projection/projection.js';
@@ -166,6 +168,38 @@ export class RabbitMqTransport extends Server implements CustomTransportStrategy
   ): Promise<ProjectionSettlement> {
     const handler = this.getHandlerByPattern(topology.projection);
     if (!handler) return { ok: false, kind: 'failed', reason: `no handler for ${topology.projection}` };
+    // Inside amqplib's consume span when instrumentation runs; otherwise continue the stored trace.
+    const parent = trace.getSpan(context.active()) ? context.active() : contextFrom(message.properties.headers);
+    const stop = projectionApplyDuration.startTimer({ projection: topology.projection });
+    const settlement = await withSpan(
+      `project ${topology.projection}`,
+      {
+        parent,
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'emporium.projection': topology.projection,
+          'emporium.event.type': envelope.type,
+          'emporium.event.id': envelope.id,
+          'emporium.aggregate.id': envelope.aggregateId,
+          'emporium.position': envelope.position,
+        },
+      },
+      async (span) => {
+        const result = await this.invoke(handler, topology, message, envelope);
+        span.setAttribute('emporium.outcome', result.ok ? result.outcome : result.kind);
+        return result;
+      },
+    );
+    stop({ outcome: settlement.ok ? settlement.outcome : settlement.kind });
+    return settlement;
+  }
+
+  private async invoke(
+    handler: NonNullable<ReturnType<Server['getHandlerByPattern']>>,
+    topology: ProjectionTopology,
+    message: ConsumeMessage,
+    envelope: EventEnvelope,
+  ): Promise<ProjectionSettlement> {
     try {
       const context = new ProjectionMessageContext([message, topology.projection]);
       const result: unknown = await lastValueFrom(this.transformToObservable(await handler(envelope, context)), {

@@ -8,7 +8,9 @@ import {
 } from '@nestjs/common';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import pg from 'pg';
+import { context, trace } from '@opentelemetry/api';
 import { AppConfig } from '@emporium/config';
+import { contextFrom, relayPublished, SpanKind, withSpan } from '@emporium/telemetry';
 import type { EventEnvelope } from '@emporium/contracts';
 import { BrokerConnection } from '../amqp/broker-connection.js';
 import { ProjectionTopology } from '../amqp/topology.js';
@@ -195,12 +197,30 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         [this.config.relay.batchSize],
       );
       if (rows.length === 0) return;
-      for (const row of rows) this.publish(channel, row);
-      await withTimeout(channel.waitForConfirms(), CONFIRM_TIMEOUT_MS, 'broker confirms');
-      await client.query('update event_log set published_at = now() where position = any($1::bigint[])', [
-        rows.map((r) => r.position),
-      ]);
+      // One span for the batch, linked to every request whose events it carries; each message is
+      // published in its own request's trace, so consumers continue that trace.
+      const links = rows.map((row) => trace.getSpanContext(contextFrom(row.metadata))).filter((c) => c !== undefined);
+      await withSpan(
+        'relay publish batch',
+        {
+          kind: SpanKind.PRODUCER,
+          links: links.map((c) => ({ context: c })),
+          attributes: {
+            'messaging.batch.message_count': rows.length,
+            'emporium.position.first': rows[0].position,
+            'emporium.position.last': rows[rows.length - 1].position,
+          },
+        },
+        async () => {
+          for (const row of rows) context.with(contextFrom(row.metadata), () => this.publish(channel, row));
+          await withTimeout(channel.waitForConfirms(), CONFIRM_TIMEOUT_MS, 'broker confirms');
+          await client.query('update event_log set published_at = now() where position = any($1::bigint[])', [
+            rows.map((r) => r.position),
+          ]);
+        },
+      );
       this.published += rows.length;
+      relayPublished.inc(rows.length);
       this.lastError = undefined;
       if (rows.length < this.config.relay.batchSize && !this.again) return;
     }

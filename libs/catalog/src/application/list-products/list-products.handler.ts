@@ -3,6 +3,7 @@ import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { sql, type RawBuilder } from 'kysely';
 import { InvalidCursor, PRODUCT_COLUMNS, toProductView, type ProductRow, type ProductView } from '../product-view.js';
 import { ListProducts, type ProductSort } from './list-products.query.js';
+import { Traced } from '@emporium/telemetry';
 
 interface SortSpec {
   column: string;
@@ -54,6 +55,7 @@ function decodeCursor(raw: string, sort: ProductSort): Cursor {
 export class ListProductsHandler implements IQueryHandler<ListProducts> {
   constructor(private readonly orm: MikroORM) {}
 
+  @Traced('query')
   async execute({ filter }: ListProducts): Promise<{ items: ProductView[]; nextCursor: string | null }> {
     const spec = SORTS[filter.sort];
     const where: RawBuilder<unknown>[] = [sql`status = 'active'`];

@@ -5,6 +5,7 @@ import { UnitOfWork, type CommandResult } from '@emporium/messaging';
 import { MAX_LINE_QUANTITY, Order } from '../../domain/order.entity.js';
 import { InvalidOrder, MixedCurrencies, OutOfStock, ProductsUnavailable } from '../../domain/order.errors.js';
 import { PlaceOrder } from './place-order.command.js';
+import { Traced } from '@emporium/telemetry';
 
 /**
  * Places an order and reserves stock on every product in the same transaction, all or nothing.
@@ -15,6 +16,7 @@ import { PlaceOrder } from './place-order.command.js';
 export class PlaceOrderHandler implements ICommandHandler<PlaceOrder> {
   constructor(private readonly uow: UnitOfWork) {}
 
+  @Traced('command')
   execute({ context, lines }: PlaceOrder): Promise<CommandResult> {
     const quantities = new Map<string, number>();
     for (const line of lines) quantities.set(line.productId, (quantities.get(line.productId) ?? 0) + line.quantity);

@@ -4,6 +4,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { sql } from 'kysely';
 import { AppConfig } from '@emporium/config';
 import { BrokerConnection, ProjectionProgress, ProjectionTopology } from '@emporium/messaging';
+import { scrapedGauge } from '@emporium/telemetry';
 
 export const HEALTH_SOURCES = Symbol('HEALTH_SOURCES');
 
@@ -38,6 +39,65 @@ export class HealthChecks {
     @Inject(HEALTH_SOURCES) private readonly sources: HealthSources,
   ) {
     this.dlqBroker = new BrokerConnection(config.amqp.url, 'emporium-health');
+    // The same readings, for Prometheus, taken at scrape time.
+    if (sources.outbox) {
+      scrapedGauge('emporium_outbox_backlog', 'Events not yet published', [], async (set) => {
+        set({}, (await this.outboxState()).backlog);
+      });
+      scrapedGauge('emporium_outbox_oldest_age_seconds', 'Age of the oldest unpublished event', [], async (set) => {
+        set({}, (await this.outboxState()).oldestAgeMs / 1000);
+      });
+    }
+    scrapedGauge(
+      'emporium_projection_lag_events',
+      'Events a projection has not applied yet',
+      ['projection'],
+      async (set) => {
+        for (const p of sources.projections)
+          set({ projection: p.name }, (await this.progress.lag(p.name, p.eventTypes)).events);
+      },
+    );
+    scrapedGauge(
+      'emporium_projection_lag_seconds',
+      'Age of the oldest event a projection has not applied',
+      ['projection'],
+      async (set) => {
+        for (const p of sources.projections)
+          set({ projection: p.name }, (await this.progress.lag(p.name, p.eventTypes)).oldestSeconds);
+      },
+    );
+    scrapedGauge(
+      'emporium_dead_letters',
+      'Messages in each projection dead-letter queue',
+      ['projection'],
+      async (set) => {
+        for (const p of sources.projections)
+          set({ projection: p.name }, await this.deadLetterDepth(p.name, p.eventTypes));
+      },
+    );
+  }
+
+  private async outboxState(): Promise<{ backlog: number; oldestAgeMs: number }> {
+    const { rows } = await sql<{ backlog: string; oldest: Date | null }>`select count(*) as backlog,
+        min(occurred_at) as oldest from event_log where published_at is null`.execute(this.orm.em.fork().getKysely());
+    return {
+      backlog: Number(rows[0].backlog),
+      oldestAgeMs: rows[0].oldest ? Date.now() - new Date(rows[0].oldest).getTime() : 0,
+    };
+  }
+
+  private async deadLetterDepth(name: string, eventTypes: readonly string[]): Promise<number> {
+    const topology = new ProjectionTopology(
+      this.config.amqp.exchange,
+      this.config.amqp.queuePrefix,
+      name,
+      eventTypes,
+      [],
+    );
+    await this.dlqBroker.start();
+    return this.dlqBroker.withChannel(
+      async (channel) => (await channel.checkQueue(topology.deadLetterQueue)).messageCount,
+    );
   }
 
   all(): Array<() => Promise<HealthIndicatorResult>> {
@@ -80,12 +140,10 @@ export class HealthChecks {
 
   private outbox(): Promise<HealthIndicatorResult> {
     return this.guard('outbox', async () => {
-      const { rows } = await sql<{ backlog: string; oldest: Date | null }>`select count(*) as backlog,
-          min(occurred_at) as oldest from event_log where published_at is null`.execute(this.orm.em.fork().getKysely());
-      const ageMs = rows[0].oldest ? Date.now() - new Date(rows[0].oldest).getTime() : 0;
+      const { backlog, oldestAgeMs } = await this.outboxState();
       return {
-        up: ageMs <= this.config.health.outboxMaxAgeMs,
-        data: { backlog: Number(rows[0].backlog), oldestAgeMs: ageMs, maxAgeMs: this.config.health.outboxMaxAgeMs },
+        up: oldestAgeMs <= this.config.health.outboxMaxAgeMs,
+        data: { backlog, oldestAgeMs, maxAgeMs: this.config.health.outboxMaxAgeMs },
       };
     });
   }
@@ -102,18 +160,7 @@ export class HealthChecks {
 
   private deadLetters(name: string, eventTypes: readonly string[]): Promise<HealthIndicatorResult> {
     return this.guard(`dlq:${name}`, async () => {
-      const topology = new ProjectionTopology(
-        this.config.amqp.exchange,
-        this.config.amqp.queuePrefix,
-        name,
-        eventTypes,
-        [],
-      );
-      await this.dlqBroker.start();
-      const depth = await this.dlqBroker.withChannel(async (channel) => {
-        const queue = await channel.checkQueue(topology.deadLetterQueue);
-        return queue.messageCount;
-      });
+      const depth = await this.deadLetterDepth(name, eventTypes);
       return { up: depth <= this.config.health.dlqMaxDepth, data: { depth, maxDepth: this.config.health.dlqMaxDepth } };
     });
   }

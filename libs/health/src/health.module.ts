@@ -3,10 +3,12 @@ import { SetMetadata } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthChecks, HEALTH_SOURCES, type HealthSources } from './health-checks.js';
 import { HealthController, PUBLIC_ROUTE } from './health.controller.js';
+import { MetricsController } from './metrics.controller.js';
 import { Lifecycle } from './lifecycle.js';
 
 // Health routes are public: probes carry no token.
 SetMetadata(PUBLIC_ROUTE, true)(HealthController);
+SetMetadata(PUBLIC_ROUTE, true)(MetricsController);
 
 @Module({})
 export class HealthModule implements OnApplicationShutdown {
@@ -20,7 +22,7 @@ export class HealthModule implements OnApplicationShutdown {
       module: HealthModule,
       global: true,
       imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty' })],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [Lifecycle, HealthChecks, { provide: HEALTH_SOURCES, ...sources } as Provider],
       exports: [Lifecycle],
     };

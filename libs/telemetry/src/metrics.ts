@@ -1,0 +1,65 @@
+import client from 'prom-client';
+
+/** One registry per process, served at GET /metrics in Prometheus text format. */
+export const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry, prefix: 'emporium_process_' });
+
+const seconds = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export const httpDuration = new client.Histogram({
+  name: 'emporium_http_request_duration_seconds',
+  help: 'HTTP request duration by method, route template and status',
+  labelNames: ['method', 'route', 'status'] as const,
+  buckets: seconds,
+  registers: [registry],
+});
+
+export const handlerCalls = new client.Counter({
+  name: 'emporium_handler_calls_total',
+  help: 'Commands and queries handled, by kind, type and outcome',
+  labelNames: ['kind', 'type', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const handlerDuration = new client.Histogram({
+  name: 'emporium_handler_duration_seconds',
+  help: 'Command and query handling time, by kind and type',
+  labelNames: ['kind', 'type'] as const,
+  buckets: seconds,
+  registers: [registry],
+});
+
+export const relayPublished = new client.Counter({
+  name: 'emporium_relay_published_total',
+  help: 'Events published by this process and confirmed by the broker',
+  registers: [registry],
+});
+
+export const projectionApplyDuration = new client.Histogram({
+  name: 'emporium_projection_apply_duration_seconds',
+  help: 'Time to apply one delivered event (one transaction), by projection and outcome',
+  labelNames: ['projection', 'outcome'] as const,
+  buckets: seconds,
+  registers: [registry],
+});
+
+/** A gauge read at scrape time (backlog, lag, dead-letter depth). */
+export function scrapedGauge<L extends string>(
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  collect: (set: (labels: Partial<Record<L, string>>, value: number) => void) => Promise<void>,
+): client.Gauge<L> {
+  const existing = registry.getSingleMetric(name);
+  if (existing) registry.removeSingleMetric(name);
+  return new client.Gauge<L>({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      await collect((labels, value) => this.set(labels, value)).catch(() => undefined);
+    },
+  });
+}

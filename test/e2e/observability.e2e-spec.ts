@@ -1,0 +1,165 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import {
+  allEntities,
+  httpClient,
+  isolatedEnvironment,
+  poll,
+  requireServices,
+  startApp,
+  type IsolatedEnvironment,
+  type RunningApp,
+} from '@emporium/testing';
+
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes: Array<{ key: string; value: { stringValue?: string; intValue?: number } }>;
+  links?: Array<{ traceId: string; spanId: string }>;
+  service: string;
+}
+
+const attribute = (span: OtlpSpan, key: string): string | number | undefined => {
+  const value = span.attributes.find((a) => a.key === key)?.value;
+  return value?.stringValue ?? value?.intValue;
+};
+
+/** A minimal OTLP/HTTP (JSON) collector in the test process: what the real exporter sends. */
+async function otlpReceiver(): Promise<{ server: Server; url: string; spans: OtlpSpan[] }> {
+  const spans: OtlpSpan[] = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      if (request.url === '/v1/traces') {
+        const payload = JSON.parse(body) as {
+          resourceSpans: Array<{
+            resource: { attributes: OtlpSpan['attributes'] };
+            scopeSpans: Array<{ spans: Array<Omit<OtlpSpan, 'service'>> }>;
+          }>;
+        };
+        for (const resource of payload.resourceSpans) {
+          const service = resource.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
+          for (const scope of resource.scopeSpans) for (const span of scope.spans) spans.push({ ...span, service });
+        }
+      }
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  return { server, url: `http://127.0.0.1:${port}`, spans };
+}
+
+describe('observability', () => {
+  let env: IsolatedEnvironment;
+  let receiver: Awaited<ReturnType<typeof otlpReceiver>>;
+  let api: RunningApp;
+  let projector: RunningApp;
+  const ADMIN = { email: 'admin@example.com', password: 'staff-passphrase-for-tests' };
+
+  beforeAll(async () => {
+    await requireServices();
+    env = await isolatedEnvironment('otel', allEntities);
+    receiver = await otlpReceiver();
+    const appEnv = {
+      ...env.env,
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      LOG_LEVEL: 'info',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+    };
+    [api, projector] = await Promise.all([startApp('api', appEnv), startApp('projector', appEnv)]);
+  });
+
+  afterAll(async () => {
+    await api?.stop();
+    await projector?.stop();
+    receiver?.server.close();
+    await env?.dispose();
+  });
+
+  it('follows one order from the HTTP request through the outbox and RabbitMQ into every projection, in one trace', async () => {
+    const http = httpClient(api.url);
+    const admin = (await http('POST', '/api/v1/auth/login', { body: ADMIN })).body.accessToken as string;
+    const product = await http('POST', '/api/v1/products', {
+      token: admin,
+      body: { sku: 'OTEL-1', name: 'Traced', category: 'otel', priceCents: 100, currency: 'EUR', stock: 5 },
+    });
+    await http('POST', '/api/v1/auth/register', {
+      body: { email: 'tracer@example.com', password: 'plenty-long-passphrase', name: 'T' },
+    });
+    const customer = (
+      await http('POST', '/api/v1/auth/login', {
+        body: { email: 'tracer@example.com', password: 'plenty-long-passphrase' },
+      })
+    ).body.accessToken as string;
+    const traceId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+    const order = await http('POST', '/api/v1/orders', {
+      token: customer,
+      body: { lines: [{ productId: product.body.id, quantity: 1 }] },
+      headers: { traceparent: `00-${traceId}-1111111111111111-01` },
+    });
+    expect(order.status).toBe(201);
+
+    const inTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
+    const applied = (projection: string) =>
+      inTrace().some((s) => s.service === 'emporium-projector' && attribute(s, 'emporium.projection') === projection);
+    await poll(async () => ['catalog', 'orders', 'sales'].every(applied), Boolean, {
+      timeoutMs: 20_000,
+      what: 'spans of every projection in the request trace',
+    });
+    const spans = inTrace();
+    const api_ = spans.filter((s) => s.service === 'emporium-api');
+    expect(api_.some((s) => s.kind === 2 && /POST/.test(s.name))).toBe(true); // HTTP server span
+    expect(
+      api_.some((s) => s.name === 'command PlaceOrder' && attribute(s, 'emporium.aggregate.id') === order.body.id),
+    ).toBe(true);
+    expect(api_.some((s) => s.name.startsWith('pg.query'))).toBe(true);
+    expect(api_.some((s) => s.kind === 4 && /publish/.test(s.name))).toBe(true); // RabbitMQ publish (producer)
+    const projectorSpans = spans.filter((s) => s.service === 'emporium-projector');
+    expect(projectorSpans.some((s) => s.kind === 5 && /process/.test(s.name))).toBe(true); // consume
+    for (const projection of ['catalog', 'orders', 'sales']) {
+      expect(
+        projectorSpans.some(
+          (s) => s.name === `project ${projection}` && attribute(s, 'emporium.event.type') !== undefined,
+        ),
+      ).toBe(true);
+    }
+    // The relay's batch span is linked to the request's trace.
+    expect(
+      receiver.spans.some((s) => s.name === 'relay publish batch' && s.links?.some((l) => l.traceId === traceId)),
+    ).toBe(true);
+
+    // The api's log line for that request carries the trace id.
+    const lines = api
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { trace_id?: string; req?: { url: string }; res?: { statusCode: number } });
+    expect(
+      lines.some((l) => l.trace_id === traceId && l.req?.url === '/api/v1/orders' && l.res?.statusCode === 201),
+    ).toBe(true);
+    expect(api.output()).not.toMatch(/Bearer ey|plenty-long-passphrase/);
+  });
+
+  it('counts requests, commands and projection work in /metrics on both apps', async () => {
+    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /emporium_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/orders",status="201"\} 1/,
+    );
+    expect(metrics).toMatch(/emporium_handler_calls_total\{kind="command",type="PlaceOrder",outcome="ok"\} 1/);
+    expect(metrics).toMatch(/emporium_outbox_backlog \d+/);
+    expect(metrics).toMatch(/emporium_projection_lag_events\{projection="orders"\} \d+/);
+    expect(metrics).toMatch(/emporium_dead_letters\{projection="sales"\} 0/);
+    const projectorMetrics = await (await fetch(`${projector.url}/metrics`)).text();
+    expect(projectorMetrics).toMatch(
+      /emporium_projection_apply_duration_seconds_count\{projection="orders",outcome="applied"\} [1-9]/,
+    );
+  });
+});
