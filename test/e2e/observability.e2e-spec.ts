@@ -108,29 +108,40 @@ describe('observability', () => {
     expect(order.status).toBe(201);
 
     const inTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
-    const applied = (projection: string) =>
-      inTrace().some((s) => s.service === 'emporium-projector' && attribute(s, 'emporium.projection') === projection);
-    await poll(async () => ['catalog', 'orders', 'sales'].every(applied), Boolean, {
-      timeoutMs: 20_000,
-      what: 'spans of every projection in the request trace',
-    });
-    const spans = inTrace();
-    const api_ = spans.filter((s) => s.service === 'emporium-api');
-    expect(api_.some((s) => s.kind === 2 && /POST/.test(s.name))).toBe(true); // HTTP server span
-    expect(
-      api_.some((s) => s.name === 'command PlaceOrder' && attribute(s, 'emporium.aggregate.id') === order.body.id),
-    ).toBe(true);
-    expect(api_.some((s) => s.name.startsWith('pg.query'))).toBe(true);
-    expect(api_.some((s) => s.kind === 4 && /publish/.test(s.name))).toBe(true); // RabbitMQ publish (producer)
-    const projectorSpans = spans.filter((s) => s.service === 'emporium-projector');
-    expect(projectorSpans.some((s) => s.kind === 5 && /process/.test(s.name))).toBe(true); // consume
-    for (const projection of ['catalog', 'orders', 'sales']) {
-      expect(
-        projectorSpans.some(
-          (s) => s.name === `project ${projection}` && attribute(s, 'emporium.event.type') !== undefined,
-        ),
-      ).toBe(true);
-    }
+    // Spans arrive in batches from two processes, in any order: wait until every expected one is in.
+    const expectations: Record<string, (spans: OtlpSpan[]) => boolean> = {
+      'http server span': (spans) =>
+        spans.some((s) => s.service === 'emporium-api' && s.kind === 2 && /POST/.test(s.name)),
+      'command span': (spans) =>
+        spans.some((s) => s.name === 'command PlaceOrder' && attribute(s, 'emporium.aggregate.id') === order.body.id),
+      'pg span': (spans) => spans.some((s) => s.service === 'emporium-api' && s.name.startsWith('pg.query')),
+      'rabbitmq publish span': (spans) =>
+        spans.some((s) => s.service === 'emporium-api' && s.kind === 4 && /publish/.test(s.name)),
+      'rabbitmq consume span': (spans) =>
+        spans.some((s) => s.service === 'emporium-projector' && s.kind === 5 && /process/.test(s.name)),
+      ...Object.fromEntries(
+        ['catalog', 'orders', 'sales'].map((projection) => [
+          `project ${projection} span`,
+          (spans: OtlpSpan[]) =>
+            spans.some(
+              (s) =>
+                s.service === 'emporium-projector' &&
+                s.name === `project ${projection}` &&
+                attribute(s, 'emporium.event.type') !== undefined,
+            ),
+        ]),
+      ),
+    };
+    const missing = () =>
+      Object.entries(expectations)
+        .filter(([, present]) => !present(inTrace()))
+        .map(([name]) => name);
+    await poll(
+      async () => missing(),
+      (m) => m.length === 0,
+      { timeoutMs: 20_000, what: 'every span of the order in one trace' },
+    );
+    expect(missing()).toEqual([]);
     // The relay's batch span is linked to the request's trace.
     expect(
       receiver.spans.some((s) => s.name === 'relay publish batch' && s.links?.some((l) => l.traceId === traceId)),
