@@ -1,0 +1,265 @@
+// npm run bench: the distributed system on the real PostgreSQL and RabbitMQ, measured side by side
+// with a bare Fastify + pg reference in one run. Writes bench/results/<time>.json and BENCHMARKS.md.
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import autocannon from 'autocannon';
+import pg from 'pg';
+
+const ROOT = new URL('../', import.meta.url).pathname;
+const QUICK = process.argv.includes('--quick');
+const SECONDS = QUICK ? 3 : 8;
+const DB = 'emporium_bench';
+const DATABASE_URL = `postgresql://postgres@127.0.0.1:5432/${DB}`;
+const PORTS = { api: 3200, projector: 3201, reference: 3202 };
+const ADMIN = { email: 'bench-admin@example.com', password: 'bench-staff-passphrase' };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- processes ----------------------------------------------------------------------------
+const children = [];
+function start(name, script, env, port) {
+  const args = script.endsWith('.mjs')
+    ? [script]
+    : ['--enable-source-maps', '--import', './dist/libs/telemetry/src/otel/preload.js', script];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  children.push(child);
+  return { name, child, port };
+}
+async function waitReady(port, path = '/health/ready') {
+  for (let i = 0; i < 300; i++) {
+    try { if ((await fetch(`http://127.0.0.1:${port}${path}`)).status === 200) return; } catch {}
+    await sleep(100);
+  }
+  throw new Error(`port ${port} never became ready`);
+}
+async function stop(proc) {
+  if (proc.child.exitCode !== null) return;
+  proc.child.kill('SIGTERM');
+  await once(proc.child, 'exit');
+}
+function rssMb(pid) {
+  try { return Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)]).toString().trim()) / 1024; } catch { return 0; }
+}
+
+// ---- OTLP sink: tracing on as deployed, exporting to a collector that accepts and drops ----
+const sink = createServer((req, res) => { req.resume(); req.on('end', () => res.writeHead(200).end('{}')); });
+sink.listen(0, '127.0.0.1');
+await once(sink, 'listening');
+const OTLP = `http://127.0.0.1:${sink.address().port}`;
+
+// ---- database -----------------------------------------------------------------------------
+const admin = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
+await admin.connect();
+await admin.query(`drop database if exists ${DB} with (force)`);
+await admin.query(`create database ${DB}`);
+await admin.end();
+const env = {
+  NODE_ENV: 'production',
+  DATABASE_URL,
+  AMQP_URL: 'amqp://127.0.0.1:5672',
+  AMQP_EXCHANGE: 'bench.events',
+  AMQP_QUEUE_PREFIX: 'bench',
+  JWT_SECRET: randomBytes(32).toString('hex'),
+  ADMIN_EMAIL: ADMIN.email,
+  ADMIN_PASSWORD: ADMIN.password,
+  LOG_LEVEL: 'info',
+  DB_POOL_MAX: '16',
+  // A benchmark is one client address sending thousands of requests per second.
+  RATE_LIMIT_DEFAULT: '100000000',
+  RATE_LIMIT_AUTH_PER_IP: '100000',
+  RATE_LIMIT_AUTH_PER_ACCOUNT: '100000',
+  OTEL_EXPORTER_OTLP_ENDPOINT: OTLP,
+};
+execFileSync(process.execPath, ['dist/apps/migrate/src/main.js', 'up'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: 'ignore' });
+const db = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+// Queues from an earlier run would replay old messages: start clean.
+for (const p of ['catalog', 'orders', 'sales']) {
+  for (const s of ['', '.dlq', '.retry.1000ms', '.retry.5000ms', '.retry.30000ms']) {
+    try { execFileSync('rabbitmqctl', ['-q', 'delete_queue', `bench.${p}${s}`], { stdio: 'ignore' }); } catch {}
+  }
+}
+
+let api = start('api', 'dist/apps/api/src/main.js', { ...env, PORT: String(PORTS.api) }, PORTS.api);
+const projector = start('projector', 'dist/apps/projector/src/main.js', { ...env, PROJECTOR_PORT: String(PORTS.projector) }, PORTS.projector);
+await Promise.all([waitReady(PORTS.api), waitReady(PORTS.projector)]);
+const base = `http://127.0.0.1:${PORTS.api}`;
+const call = async (method, path, body, token) => {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: await res.json().catch(() => undefined) };
+};
+
+// ---- seed ---------------------------------------------------------------------------------
+console.log('seeding…');
+const adminToken = (await call('POST', '/api/v1/auth/login', ADMIN)).body.accessToken;
+const productIds = [];
+
+for (let batch = 0; batch < 50; batch++) {
+  const created = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => {
+      const n = batch * 20 + i;
+      return call('POST', '/api/v1/products', {
+        sku: `BENCH-${n}`, name: `Bench product ${n}`, description: `A product for measuring, number ${n}`,
+        category: `c${n % 10}`, priceCents: 500 + ((n * 37) % 20000), currency: 'EUR', stock: 1_000_000,
+      }, adminToken);
+    }),
+  );
+  for (const c of created) productIds.push(c.body.id);
+}
+const tokens = [];
+for (let i = 0; i < 20; i++) {
+  const email = `bench-${i}@example.com`;
+  await call('POST', '/api/v1/auth/register', { email, password: 'bench-customer-passphrase', name: `Bench ${i}` });
+  tokens.push((await call('POST', '/api/v1/auth/login', { email, password: 'bench-customer-passphrase' })).body.accessToken);
+}
+async function lagEvents(types) {
+  const { rows } = await db.query(
+    `select count(*)::int as n from event_log e where e.type = any($1) and not exists
+       (select 1 from projection_inbox i where i.event_id = e.id and i.projection = $2)`, types);
+  return rows[0].n;
+}
+async function waitQuiet() {
+  for (let i = 0; i < 600; i++) {
+    const { rows } = await db.query(`select (select count(*) from event_log where published_at is null)::int as outbox,
+      (select count(*) from event_log e where e.type like 'ordering.order.%' and not exists
+         (select 1 from projection_inbox i where i.event_id = e.id and i.projection = 'orders'))::int as orders,
+      (select count(*) from event_log e where e.type like 'catalog.product.%' and not exists
+         (select 1 from projection_inbox i where i.event_id = e.id and i.projection = 'catalog'))::int as catalog`);
+    if (rows[0].outbox + rows[0].orders + rows[0].catalog === 0) return;
+    await sleep(100);
+  }
+  throw new Error('projections did not catch up');
+}
+await waitQuiet();
+const reference = start('reference', 'bench/reference-server.mjs', { DATABASE_URL, PORT: String(PORTS.reference) }, PORTS.reference);
+await waitReady(PORTS.reference, `/products/${productIds[0]}`);
+
+// ---- measuring ------------------------------------------------------------------------------
+const pick = (list) => list[Math.floor(Math.random() * list.length)];
+async function cannon(name, options, sampler) {
+  const cpuBefore = process.cpuUsage();
+  const started = Date.now();
+  const samples = [];
+  const timer = sampler ? setInterval(async () => samples.push(await sampler()), 500) : undefined;
+  const result = await autocannon({ connections: 32, duration: SECONDS, ...options });
+  clearInterval(timer);
+  const wall = (Date.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const out = {
+    name,
+    requestsPerSecond: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    loadGeneratorCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / wall) * 100),
+    samples,
+  };
+  console.log(`${name.padEnd(48)} ${String(out.requestsPerSecond).padStart(7)} req/s  p50 ${out.p50Ms} ms  p99 ${out.p99Ms} ms  non2xx ${out.non2xx}  errors ${out.errors}  lg-cpu ${out.loadGeneratorCpuPercent}%`);
+  return out;
+}
+const byId = (port, prefix) => ({
+  url: `http://127.0.0.1:${port}`,
+  requests: [{ setupRequest: (req) => ({ ...req, path: `${prefix}/${pick(productIds)}` }) }],
+});
+const results = { machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version }, seconds: SECONDS, runs: {} };
+
+// A B A B: reference and api alternate so drift (cache warmth, other load) hits both alike.
+const ab = [];
+for (let round = 0; round < 2; round++) {
+  ab.push({ ref: await cannon(`reference product by id (round ${round + 1})`, byId(PORTS.reference, '/products')) });
+  ab.at(-1).api = await cannon(`api GET /products/:id (round ${round + 1})`, byId(PORTS.api, '/api/v1/products'));
+}
+const best = (key) => Math.max(...ab.map((r) => r[key].requestsPerSecond));
+results.runs.productById = { reference: best('ref'), api: best('api'), ratio: +(best('api') / best('ref')).toFixed(2), rounds: ab };
+results.runs.productByIdAt3000 = await cannon('api GET /products/:id at 3000 req/s', { ...byId(PORTS.api, '/api/v1/products'), overallRate: 3000, connections: 64 });
+results.runs.categoryPrice = await cannon('api GET /products?category&minPrice', {
+  url: base,
+  requests: [{ setupRequest: (req) => ({ ...req, path: `/api/v1/products?category=c${Math.floor(Math.random() * 10)}&minPrice=1000` }) }],
+});
+
+const orderRequest = () => ({
+  url: base,
+  requests: [{
+    method: 'POST',
+    setupRequest: (req) => ({
+      ...req,
+      path: '/api/v1/orders',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${pick(tokens)}` },
+      body: JSON.stringify({ lines: [{ productId: pick(productIds), quantity: 1 }] }),
+    }),
+  }],
+});
+const ordersLag = () => lagEvents([['ordering.order.placed'], 'orders']);
+const memory = { api: 0, projector: 0 };
+const sampleAll = async () => {
+  memory.api = Math.max(memory.api, rssMb(api.child.pid));
+  memory.projector = Math.max(memory.projector, rssMb(projector.child.pid));
+  return ordersLag();
+};
+const maxOrders = await cannon('api POST /orders, max', { ...orderRequest(), connections: 16 }, sampleAll);
+const drainStart = Date.now();
+await waitQuiet();
+maxOrders.maxLagEvents = Math.max(0, ...maxOrders.samples);
+maxOrders.drainSecondsAfterRun = (Date.now() - drainStart) / 1000;
+results.runs.placeOrderMax = maxOrders;
+
+const windowStart = new Date();
+const at600 = await cannon('api POST /orders at 600/s', { ...orderRequest(), overallRate: 600, connections: 32 }, sampleAll);
+await waitQuiet();
+at600.maxLagEvents = Math.max(0, ...at600.samples);
+results.runs.placeOrderAt600 = at600;
+const { rows: lag } = await db.query(
+  `select percentile_cont(0.5) within group (order by ms) as p50, percentile_cont(0.99) within group (order by ms) as p99, count(*)::int as n
+     from (select extract(epoch from (i.applied_at - e.occurred_at)) * 1000 as ms
+             from event_log e join projection_inbox i on i.event_id = e.id and i.projection = 'orders'
+            where e.type = 'ordering.order.placed' and e.occurred_at >= $1) t`,
+  [windowStart],
+);
+results.runs.projectionLagAt600 = { p50Ms: +Number(lag[0].p50).toFixed(1), p99Ms: +Number(lag[0].p99).toFixed(1), events: lag[0].n };
+console.log(`projection lag at 600/s (commit→applied, orders)       p50 ${results.runs.projectionLagAt600.p50Ms} ms  p99 ${results.runs.projectionLagAt600.p99Ms} ms`);
+results.runs.residentMemoryMb = { api: Math.round(memory.api), projector: Math.round(memory.projector) };
+
+// Tracing off: the same api with the SDK disabled, same query.
+await stop(api);
+api = start('api', 'dist/apps/api/src/main.js', { ...env, PORT: String(PORTS.api), OTEL_SDK_DISABLED: 'true' }, PORTS.api);
+await waitReady(PORTS.api);
+const off = await cannon('api GET /products/:id, tracing off', byId(PORTS.api, '/api/v1/products'));
+results.runs.tracing = { on: results.runs.productById.api, off: off.requestsPerSecond, overheadPercent: Math.round((1 - results.runs.productById.api / off.requestsPerSecond) * 100) };
+
+// ---- report ---------------------------------------------------------------------------------
+for (const p of [api, projector, reference]) await stop(p);
+sink.close();
+await db.end();
+const r = results.runs;
+const targets = [
+  ['product by id, throughput', `${r.productById.api} req/s (${r.productById.ratio} × reference ${r.productById.reference})`, r.productById.api >= 5000 && r.productById.ratio >= 0.6, '≥ 5,000 req/s and ≥ 0.6 × reference'],
+  ['product by id, latency at 3,000 req/s', `p50 ${r.productByIdAt3000.p50Ms} ms, p99 ${r.productByIdAt3000.p99Ms} ms (${r.productByIdAt3000.requestsPerSecond} req/s achieved)`, r.productByIdAt3000.p99Ms <= 15, 'p99 ≤ 15 ms'],
+  ['category + price query', `${r.categoryPrice.requestsPerSecond} req/s`, r.categoryPrice.requestsPerSecond >= 3000, '≥ 3,000 req/s'],
+  ['place order, sustained', `${r.placeOrderMax.requestsPerSecond} commands/s (max lag ${r.placeOrderMax.maxLagEvents} events, drained ${r.placeOrderMax.drainSecondsAfterRun} s after)`, r.placeOrderMax.requestsPerSecond >= 1000, '≥ 1,000 commands/s'],
+  ['place order latency at 600/s', `p50 ${r.placeOrderAt600.p50Ms} ms, p99 ${r.placeOrderAt600.p99Ms} ms (${r.placeOrderAt600.requestsPerSecond} achieved)`, r.placeOrderAt600.p99Ms <= 50, 'p99 ≤ 50 ms'],
+  ['projection lag at 600/s', `p50 ${r.projectionLagAt600.p50Ms} ms, p99 ${r.projectionLagAt600.p99Ms} ms`, r.projectionLagAt600.p50Ms <= 10 && r.projectionLagAt600.p99Ms <= 50, 'p50 ≤ 10 ms, p99 ≤ 50 ms'],
+  ['tracing overhead', `${r.tracing.overheadPercent} % (on ${r.tracing.on}, off ${r.tracing.off} req/s)`, r.tracing.overheadPercent <= 15, '≤ 15 %'],
+  ['api resident memory under load', `${r.residentMemoryMb.api} MB (projector ${r.residentMemoryMb.projector} MB)`, r.residentMemoryMb.api <= 250, '≤ 250 MB'],
+];
+results.targets = targets.map(([figure, measured, met, target]) => ({ figure, measured, target, met }));
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+writeFileSync(`${ROOT}bench/results/${stamp}.json`, `${JSON.stringify(results, null, 2)}\n`);
+const table = [
+  `Run ${new Date().toISOString()} on ${results.machine.cpus} × ${results.machine.cpuModel}, ${results.machine.memoryGb} GB, Node ${results.machine.node}; ${SECONDS} s per measurement; load generator CPU shown per run in the JSON (\`bench/results/${stamp}.json\`).`,
+  '',
+  '| figure | measured | target | met |',
+  '|---|---|---|---|',
+  ...results.targets.map((t) => `| ${t.figure} | ${t.measured} | ${t.target} | ${t.met ? 'yes' : '**no**'} |`),
+].join('\n');
+const doc = `${ROOT}BENCHMARKS.md`;
+const current = readFileSync(doc, 'utf8');
+writeFileSync(doc, current.replace(/<!-- results:start -->[\s\S]*<!-- results:end -->/, `<!-- results:start -->\n${table}\n<!-- results:end -->`));
+console.log(`\n${table}\n`);
+process.exit(0);
