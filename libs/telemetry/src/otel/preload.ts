@@ -57,7 +57,7 @@ if (env.OTEL_SDK_DISABLED !== 'true') {
         ignorePaths: (o) => IGNORED.has(o.url.split('?')[0]),
       }),
       new Nest12Instrumentation(),
-      new PgInstrumentation({ requireParentSpan: true }),
+      new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       new AmqplibInstrumentation(),
     ],
   });
