@@ -167,6 +167,7 @@ describe('observability', () => {
     expect(metrics).toMatch(/emporium_handler_calls_total\{kind="command",type="PlaceOrder",outcome="ok"\} 1/);
     expect(metrics).toMatch(/emporium_outbox_backlog \d+/);
     expect(metrics).toMatch(/emporium_projection_lag_events\{projection="orders"\} \d+/);
+    expect(metrics).toMatch(/emporium_projection_lag_positions\{projection="catalog"\} \d+/);
     expect(metrics).toMatch(/emporium_dead_letters\{projection="sales"\} 0/);
     const projectorMetrics = await (await fetch(`${projector.url}/metrics`)).text();
     expect(projectorMetrics).toMatch(

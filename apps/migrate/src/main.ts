@@ -20,10 +20,11 @@ try {
     const applied = await migrateUp(config, entities);
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
   } else if (command === 'create') {
-    const file = await createMigration(config, entities, args.includes('--blank'));
-    console.log(`created ${file}; add it to libs/database/src/migrations/index.ts`);
+    const name = args.find((a) => !a.startsWith('--')) ?? '';
+    const file = await createMigration(name, 'libs/database/src/migrations');
+    console.log(`created ${file} and registered it in libs/database/src/migrations/index.ts; write its SQL`);
   } else {
-    console.error(`unknown command "${command}": use "up" or "create [--blank]"`);
+    console.error(`unknown command "${command}": use "up" or "create <name>"`);
     process.exit(64);
   }
 } catch (error) {

@@ -34,12 +34,29 @@ export async function migrateUp(config: AppConfig, entities: EntityClass[]): Pro
   }
 }
 
-export async function createMigration(config: AppConfig, entities: EntityClass[], blank = false): Promise<string> {
-  const orm = await MikroORM.init(createOrmOptions(config, entities, 'emporium-migrate', 'migrate'));
-  try {
-    const result = await orm.migrator.create(undefined, blank);
-    return result.fileName;
-  } finally {
-    await orm.close();
-  }
+/**
+ * Writes a new, empty migration class into libs/database/src/migrations and registers it in
+ * index.ts. Migrations here are hand-written SQL: the schema carries what entity metadata does
+ * not describe (read-model tables, checks, partial indexes, the xid8 column, the NOTIFY trigger),
+ * so an entity diff would propose dropping them (docs/adr/0003-runtime-and-toolchain.md).
+ */
+export async function createMigration(name: string, directory: string): Promise<string> {
+  if (!/^[a-z][a-z0-9_]{0,60}$/.test(name)) throw new Error('migration name: use lower_snake_case, e.g. add_wishlists');
+  const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+  const className = `Migration${stamp}_${name}`;
+  const { writeFile, readFile } = await import('node:fs/promises');
+  const file = `${directory}/${className}.ts`;
+  await writeFile(
+    file,
+    `import { Migration } from '@mikro-orm/migrations';\n\nexport class ${className} extends Migration {\n  override up(): void {\n    // this.addSql(\`...\`);\n  }\n\n  override down(): void {\n    // this.addSql(\`...\`);\n  }\n}\n`,
+  );
+  const index = `${directory}/index.ts`;
+  const source = await readFile(index, 'utf8');
+  await writeFile(
+    index,
+    source
+      .replace(/(import [^\n]+;\n)(?![\s\S]*import )/, `$1import { ${className} } from './${className}.js';\n`)
+      .replace(/\n\];/, `\n  { name: '${className}', class: ${className} },\n];`),
+  );
+  return file;
 }

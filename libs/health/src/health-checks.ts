@@ -40,6 +40,23 @@ export class HealthChecks {
   ) {
     this.dlqBroker = new BrokerConnection(config.amqp.url, 'emporium-health');
     // The same readings, for Prometheus, taken at scrape time.
+    scrapedGauge(
+      'emporium_projection_lag_positions',
+      'Event-log positions between the newest event a projection subscribes to and the newest it applied',
+      ['projection'],
+      async (set) => {
+        const db = this.orm.em.fork().getKysely();
+        for (const p of sources.projections) {
+          const { rows } = await sql<{ behind: string }>`select
+              (select coalesce(max(m.position), 0) from unnest(${[...p.eventTypes]}::text[]) t(type),
+                lateral (select max(position) as position from event_log e where e.type = t.type) m)
+            - coalesce((select max(position) from projection_inbox where projection = ${p.name}), 0) as behind`.execute(
+            db,
+          );
+          set({ projection: p.name }, Math.max(0, Number(rows[0].behind)));
+        }
+      },
+    );
     if (sources.outbox) {
       scrapedGauge('emporium_outbox_backlog', 'Events not yet published', [], async (set) => {
         set({}, (await this.outboxState()).backlog);
