@@ -421,6 +421,20 @@ describe('Emporium end to end', () => {
         422,
         'idempotency-key-reused',
       );
+
+      // Concurrent repeats of one key: one order, whatever the interleaving.
+      const racing = crypto.randomUUID();
+      const beforeRace = await eventCount();
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          placeOrder(customer.token, [{ productId: product.id, quantity: 1 }], { 'idempotency-key': racing }),
+        ),
+      );
+      const created = answers.filter((a) => a.status === 201);
+      expect(created.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(created.map((a) => a.body.id)).size).toBe(1);
+      for (const a of answers.filter((x) => x.status !== 201)) expectProblem(a, 409, 'idempotency-key-in-progress');
+      expect(await eventCount()).toBe(beforeRace + 2); // one order placed, one stock reservation
     });
   });
 

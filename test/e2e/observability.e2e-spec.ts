@@ -162,9 +162,9 @@ describe('observability', () => {
   it('counts requests, commands and projection work in /metrics on both apps', async () => {
     const metrics = await (await fetch(`${api.url}/metrics`)).text();
     expect(metrics).toMatch(
-      /emporium_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/orders",status="201"\} 1/,
+      /emporium_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/orders",status="201"\} 1\n/,
     );
-    expect(metrics).toMatch(/emporium_handler_calls_total\{kind="command",type="PlaceOrder",outcome="ok"\} 1/);
+    expect(metrics).toMatch(/emporium_handler_calls_total\{kind="command",type="PlaceOrder",outcome="ok"\} 1\n/);
     expect(metrics).toMatch(/emporium_outbox_backlog \d+/);
     expect(metrics).toMatch(/emporium_projection_lag_events\{projection="orders"\} \d+/);
     expect(metrics).toMatch(/emporium_projection_lag_positions\{projection="catalog"\} \d+/);

@@ -16,7 +16,8 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
     bodyLimit: config.http.bodyLimitBytes,
     requestTimeout: config.http.requestTimeoutMs,
     connectionTimeout: config.http.requestTimeoutMs,
-    trustProxy: config.http.trustProxy,
+    // Fastify accepts a hop count at run time; its type omits it.
+    trustProxy: config.http.trustProxy as string | false,
     // Long enough for any id; longer segments reach the id pipe and get a 404, not a 414.
     routerOptions: { maxParamLength: 500 },
     // While closing, finish what arrives on open connections instead of answering 503: a request
@@ -44,18 +45,23 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   app.useGlobalPipes(createValidationPipe());
   acceptJsonOnly(app.getHttpAdapter().getInstance(), config.http.bodyLimitBytes);
   await app.register(helmet, {
-    // The API answers JSON; only the OpenAPI UI at /docs needs scripts and styles of its own.
+    // The API answers JSON: nothing may run. Only the OpenAPI UI below gets a looser policy.
     contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", "'unsafe-inline'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        frameAncestors: ["'none'"],
-      },
+      directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"] },
     },
     strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
   });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onSend', async (request, reply) => {
+      if (request.url.startsWith('/docs')) {
+        void reply.header(
+          'content-security-policy',
+          "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+        );
+      }
+    });
   // Browsers may call the API only from the configured origins; never a wildcard with credentials.
   app.enableCors(
     config.http.corsOrigins.length

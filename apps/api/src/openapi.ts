@@ -55,6 +55,10 @@ function describeGlobalBehaviour(document: OpenAPIObject): OpenAPIObject {
       responses['500'] ??= { description: 'unexpected failure (no internals are disclosed)', content: PROBLEM };
       if (operation.security?.length)
         responses['401'] ??= { description: 'missing, invalid or expired token', content: PROBLEM };
+      if ((operation as { requestBody?: unknown }).requestBody) {
+        responses['413'] ??= { description: 'body larger than BODY_LIMIT_BYTES', content: PROBLEM };
+        responses['415'] ??= { description: 'body is not application/json', content: PROBLEM };
+      }
       for (const [status, response] of Object.entries(responses)) {
         const rateLimited = /^[24]/.test(status) ? RATE_LIMIT_HEADERS : {};
         response.headers = { ...CORS_HEADER, ...rateLimited, ...response.headers };

@@ -51,7 +51,13 @@ export class AppConfig {
   readonly admin!: { email: string; password: string } | undefined;
   readonly scrypt!: { cost: number; blockSize: number; parallelism: number };
   readonly rateLimit!: { windowMs: number; default: number; authPerIp: number; authPerAccount: number };
-  readonly http!: { corsOrigins: string[]; requestTimeoutMs: number; bodyLimitBytes: number; trustProxy: boolean };
+  readonly http!: {
+    corsOrigins: string[];
+    requestTimeoutMs: number;
+    bodyLimitBytes: number;
+    /** false, the number of proxy hops in front, or their addresses (never "trust everyone"). */
+    trustProxy: false | number | string;
+  };
   readonly readYourWritesTimeoutMs!: number;
   readonly commandMaxRetries!: number;
   readonly health!: { timeoutMs: number; outboxMaxAgeMs: number; projectionMaxLag: number; dlqMaxDepth: number };

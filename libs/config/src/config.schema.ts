@@ -56,7 +56,17 @@ export const environmentSchema = z
     RATE_LIMIT_DEFAULT: positiveInt.default(600),
     RATE_LIMIT_AUTH_PER_IP: positiveInt.default(20),
     RATE_LIMIT_AUTH_PER_ACCOUNT: positiveInt.default(5),
-    TRUST_PROXY: bool.default(false),
+    TRUST_PROXY: z
+      .string()
+      .default('false')
+      .refine((v) => v !== 'true', {
+        message:
+          'trusting every hop lets clients forge their address: give the number of proxies (e.g. 1) or their addresses',
+      })
+      .refine((v) => v === 'false' || /^\d{1,2}$/.test(v) || /^[0-9a-fA-F:./]+(,[0-9a-fA-F:./]+)*$/.test(v), {
+        message: 'expected false, a hop count, or comma-separated proxy addresses/CIDRs',
+      })
+      .transform((v) => (v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v)),
     CORS_ORIGINS: z
       .string()
       .default('')

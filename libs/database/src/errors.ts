@@ -6,6 +6,7 @@ import {
 } from '@mikro-orm/core';
 
 const SERIALIZATION_FAILURE = '40001';
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /** Errors that mean "someone else changed it first": safe to retry the whole command. */
 export function isConcurrencyConflict(error: unknown): boolean {
@@ -15,7 +16,9 @@ export function isConcurrencyConflict(error: unknown): boolean {
     // Two writers of the same aggregate version: the event-stream guard in event_log.
     return String((error as { constraint?: string }).constraint ?? error.message).includes('event_log_stream_key');
   }
-  return (error as { code?: string } | undefined)?.code === SERIALIZATION_FAILURE;
+  const code = (error as { code?: string } | undefined)?.code;
+  // 40001 serialization failure; 55P03 lock_timeout on a hot row: both mean "retry".
+  return code === SERIALIZATION_FAILURE || code === LOCK_NOT_AVAILABLE;
 }
 
 export function isUniqueViolation(error: unknown, constraint: string): boolean {

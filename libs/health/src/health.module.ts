@@ -30,5 +30,7 @@ export class HealthModule implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.checks.close();
+    // Export the spans of the drain period too (Nest re-raises the signal; no exit hook would run).
+    await globalThis.__emporiumOtelShutdown?.();
   }
 }

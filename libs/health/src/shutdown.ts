@@ -13,7 +13,6 @@ export function exitWithin(graceMs: number): void {
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  process.once('exit', () => void globalThis.__emporiumOtelShutdown?.());
 }
 
 declare global {

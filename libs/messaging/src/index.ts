@@ -4,7 +4,12 @@ export { DomainError, type DomainErrorKind } from './write/domain-error.js';
 export { AggregateRoot, type RecordedEvent } from './write/aggregate-root.js';
 export { CommandContext, type Actor, type CommandResult, type IdempotencyClaim } from './write/command-context.js';
 export { EventLogEntry } from './write/event-log.entity.js';
-export { ConcurrentModification, UnitOfWork, type UnitOfWorkOptions } from './write/unit-of-work.js';
+export {
+  ConcurrentModification,
+  IdempotencyClaimLost,
+  UnitOfWork,
+  type UnitOfWorkOptions,
+} from './write/unit-of-work.js';
 export { BrokerConnection } from './amqp/broker-connection.js';
 export { ProjectionTopology } from './amqp/topology.js';
 export {

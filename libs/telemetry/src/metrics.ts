@@ -43,6 +43,15 @@ export const projectionApplyDuration = new client.Histogram({
   registers: [registry],
 });
 
+const COLLECT_TIMEOUT_MS = 2000;
+
+export const scrapeErrors = new client.Gauge({
+  name: 'emporium_metric_collection_failed',
+  help: '1 when the last reading of a metric failed (its previous value is kept)',
+  labelNames: ['metric'] as const,
+  registers: [registry],
+});
+
 /** A gauge read at scrape time (backlog, lag, dead-letter depth). */
 export function scrapedGauge<L extends string>(
   name: string,
@@ -58,8 +67,23 @@ export function scrapedGauge<L extends string>(
     labelNames,
     registers: [registry],
     async collect() {
-      this.reset();
-      await collect((labels, value) => this.set(labels, value)).catch(() => undefined);
+      // Read everything first; on failure or timeout keep the last values rather than blank series
+      // (dead-letter alerts must not go quiet exactly when a dependency is down).
+      const readings: Array<[Partial<Record<L, string>>, number]> = [];
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timed out')), COLLECT_TIMEOUT_MS);
+      });
+      try {
+        await Promise.race([collect((labels, value) => readings.push([labels, value])), timeout]);
+        this.reset();
+        for (const [labels, value] of readings) this.set(labels, value);
+        scrapeErrors.set({ metric: name }, 0);
+      } catch {
+        scrapeErrors.set({ metric: name }, 1);
+      } finally {
+        clearTimeout(timer);
+      }
     },
   });
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import {
   Injectable,
   Logger,
@@ -13,24 +13,29 @@ import {
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants.js';
 import { Reflector } from '@nestjs/core';
 import { ApiHeader } from '@nestjs/swagger';
+import { ApiProblems } from './api-docs.js';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyReply } from 'fastify';
 import { sql } from 'kysely';
 import { from, lastValueFrom, type Observable } from 'rxjs';
+import { AppConfig } from '@emporium/config';
 import type { IdempotencyClaim } from '@emporium/messaging';
 import type { AuthenticatedRequest } from '../auth/auth.decorators.js';
 import { ProblemException, toProblem, type Problem } from './problem.js';
 
 const IDEMPOTENT = 'emporium:idempotent';
 const KEY = /^[A-Za-z0-9_.:-]{1,255}$/;
-/** A claim older than this with no result belongs to a request that died: it may be taken over. */
-const LEASE_SECONDS = 30;
 const RETENTION_HOURS = 24;
 
 /** The route accepts `Idempotency-Key` (commands only: never login, which returns a secret). */
 export const Idempotent = (): MethodDecorator =>
   applyDecorators(
     SetMetadata(IDEMPOTENT, true),
+    ApiProblems(
+      [400, 'invalid input, or a malformed Idempotency-Key'],
+      [409, 'a conflict, or the first request with this Idempotency-Key is still running'],
+      [422, 'this Idempotency-Key was used with a different request'],
+    ),
     ApiHeader({
       name: 'Idempotency-Key',
       schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,255}$', maxLength: 255 },
@@ -60,10 +65,17 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
   private readonly logger = new Logger(IdempotencyInterceptor.name);
   private pruneTimer: NodeJS.Timeout | undefined;
 
+  /** A claim older than this with no result belongs to a request that died: it may be taken over. */
+  private readonly leaseSeconds: number;
+
   constructor(
     private readonly orm: MikroORM,
     private readonly reflector: Reflector,
-  ) {}
+    private readonly config: AppConfig,
+  ) {
+    // Longer than any request can live (the server cuts requests off at REQUEST_TIMEOUT_MS).
+    this.leaseSeconds = Math.ceil((2 * config.http.requestTimeoutMs) / 1000);
+  }
 
   onModuleInit(): void {
     this.pruneTimer = setInterval(() => void this.prune(), 10 * 60_000);
@@ -101,39 +113,42 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
     // Keys are per client: per user, or per address for anonymous requests.
     const actor = request.user?.id ?? `anonymous:${request.ip}`;
     const path = request.url.split('?')[0];
-    const hash = createHash('sha256')
-      .update(`${request.method} ${path}\n${JSON.stringify(request.body ?? null)}`)
+    // Keyed: the stored fingerprint of a body (which may hold a password) cannot be brute-forced offline.
+    const hash = createHmac('sha256', this.config.jwt.signingKey)
+      .update(`idempotency\n${request.method} ${path}\n${JSON.stringify(request.body ?? null)}`)
       .digest('hex');
+    const token = randomUUID();
 
     const claimed = await sql<{ claimed: boolean }>`
-      insert into idempotency_keys (actor, key, method, path, request_hash)
-      values (${actor}, ${header}, ${request.method}, ${path}, ${hash})
-      on conflict (actor, key) do update set created_at = now()
+      insert into idempotency_keys (actor, key, method, path, request_hash, claim_token)
+      values (${actor}, ${header}, ${request.method}, ${path}, ${hash}, ${token})
+      on conflict (actor, key) do update set created_at = now(), claim_token = excluded.claim_token
         where idempotency_keys.status_code is null
           and idempotency_keys.request_hash = excluded.request_hash
-          and idempotency_keys.created_at < now() - make_interval(secs => ${LEASE_SECONDS})
+          and idempotency_keys.created_at < now() - make_interval(secs => ${this.leaseSeconds})
       returning true as claimed`.execute(this.db());
     if (claimed.rows.length === 0) return this.replay(context, actor, header, hash);
 
     const successStatus = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ?? 201;
-    request.idempotency = { actor, key: header, successStatus };
+    request.idempotency = { actor, key: header, token, successStatus };
     try {
       const body: unknown = await lastValueFrom(next.handle(), { defaultValue: undefined });
       // The command already stored its result in its transaction; store the exact HTTP body.
       await sql`update idempotency_keys set response_body = ${JSON.stringify(body ?? null)}::jsonb,
           status_code = ${successStatus}, completed_at = coalesce(completed_at, now())
-          where actor = ${actor} and key = ${header}`
+          where actor = ${actor} and key = ${header} and claim_token = ${token}`
         .execute(this.db())
         .catch((error: unknown) => this.logger.warn(`could not store the response body: ${(error as Error).message}`));
       return body;
     } catch (error) {
-      const { problem } = toProblem(error);
+      const { problem } = toProblem(error, false);
       // Only while unfinished: if the command committed, its stored result stands.
       const settle =
         problem.status >= 500
-          ? sql`delete from idempotency_keys where actor = ${actor} and key = ${header} and status_code is null`
+          ? sql`delete from idempotency_keys where actor = ${actor} and key = ${header} and claim_token = ${token}
+              and status_code is null`
           : sql`update idempotency_keys set status_code = ${problem.status}, response_body = ${JSON.stringify(problem)}::jsonb,
-              completed_at = now() where actor = ${actor} and key = ${header} and status_code is null`;
+              completed_at = now() where actor = ${actor} and key = ${header} and claim_token = ${token} and status_code is null`;
       await settle.execute(this.db()).catch(() => undefined);
       throw error;
     }

@@ -52,7 +52,7 @@ function problem(status: number, code: string, detail: string, extensions: Recor
  * Maps anything thrown to a problem document. Only domain errors and deliberate HTTP errors
  * say what went wrong; anything else is a 500 with no internals (logged with its stack).
  */
-export function toProblem(error: unknown): { problem: Problem; headers: Record<string, string> } {
+export function toProblem(error: unknown, log = true): { problem: Problem; headers: Record<string, string> } {
   if (error instanceof DomainError) {
     return {
       problem: problem(STATUS_BY_KIND[error.kind], error.code, error.message, error.details ?? {}),
@@ -70,7 +70,7 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
     // A failing health check: keep terminus' report (which check failed, and why) in the problem.
     if (typeof body === 'object' && 'details' in body && 'info' in body) {
       const report = body as { info?: unknown; error?: unknown; details?: unknown };
-      const failed = Object.keys((report.error ?? {})).join(', ');
+      const failed = Object.keys(report.error ?? {}).join(', ');
       return {
         problem: problem(status, 'unhealthy', `failing checks: ${failed || 'unknown'}`, {
           info: report.info,
@@ -103,6 +103,6 @@ export function toProblem(error: unknown): { problem: Problem; headers: Record<s
     const code = HttpStatus[fastify.statusCode]?.toLowerCase().replace(/_/g, '-') ?? 'bad-request';
     return { problem: problem(fastify.statusCode, code, detail), headers: {} };
   }
-  logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  if (log) logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   return { problem: problem(500, 'internal-error', 'the server failed to handle this request'), headers: {} };
 }

@@ -35,10 +35,28 @@ export function rateLimitOptions(config: AppConfig): ThrottlerModuleOptions {
   };
 }
 
+/** An IPv6 client controls a whole /64: count it as one address. */
+export function clientNetwork(ip: string): string {
+  if (!ip.includes(':') || ip.startsWith('::ffff:')) return ip.replace(/^::ffff:/, '');
+  const [head, tail = ''] = ip.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = [...left, ...new Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
+}
+
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
   protected override getTracker(req: Record<string, unknown>): Promise<string> {
-    return Promise.resolve(`ip:${String(req.ip)}`);
+    return Promise.resolve(`ip:${clientNetwork(String(req.ip))}`);
+  }
+
+  /** Limits are per client, across all routes (the default key also includes the route). */
+  protected override generateKey(_context: ExecutionContext, tracker: string, throttler: string): string {
+    return `${throttler}:${tracker}`;
   }
 
   protected override throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {

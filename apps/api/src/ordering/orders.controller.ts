@@ -44,6 +44,7 @@ export class OrdersController {
   @ApiCreatedResponse({ type: CommandResultDto })
   @ApiProblems(
     [400, 'invalid input'],
+    [403, 'only customers place orders'],
     [409, 'out of stock (names the products)'],
     [422, 'unknown or discontinued product'],
   )

@@ -12,6 +12,8 @@ export interface Actor {
 export interface IdempotencyClaim {
   actor: string;
   key: string;
+  /** Proves this request still owns the key when the command commits. */
+  token: string;
   successStatus: number;
 }
 

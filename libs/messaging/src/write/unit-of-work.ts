@@ -19,6 +19,14 @@ export class ConcurrentModification extends DomainError {
   }
 }
 
+export class IdempotencyClaimLost extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'idempotency-key-in-progress';
+  constructor() {
+    super('another request with this Idempotency-Key took over; retry to get its result');
+  }
+}
+
 export interface UnitOfWorkOptions {
   /** False when the client sent If-Match: a conflict then means "stale", not "try again". */
   retryOnConflict?: boolean;
@@ -98,9 +106,12 @@ export class UnitOfWork {
     const result = { id: primary.id, version: primary.version, position: position.toString() };
     const claim = context.idempotency;
     if (claim) {
-      await sql`update idempotency_keys set status_code = ${claim.successStatus},
+      const recorded = await sql`update idempotency_keys set status_code = ${claim.successStatus},
           response_body = ${JSON.stringify(result)}::jsonb, completed_at = now()
-        where actor = ${claim.actor} and key = ${claim.key}`.execute(em.getKysely());
+        where actor = ${claim.actor} and key = ${claim.key} and claim_token = ${claim.token}
+          and status_code is null`.execute(em.getKysely());
+      // Another request took the key over: roll back rather than run the command twice.
+      if (recorded.numAffectedRows !== 1n) throw new IdempotencyClaimLost();
     }
     return result;
   }
