@@ -1,0 +1,120 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { connect, type Channel, type ChannelModel } from 'amqplib';
+import { ordersProjectionEvents } from '@emporium/ordering';
+import { ProjectionTopology } from '@emporium/messaging';
+import {
+  allEntities,
+  httpClient,
+  isolatedEnvironment,
+  poll,
+  requireServices,
+  SERVICE_URLS,
+  startApp,
+  type IsolatedEnvironment,
+  type RunningApp,
+} from '@emporium/testing';
+
+const run = promisify(execFile);
+
+/** The operations CLI, as an on-call engineer runs it against a live system. */
+describe('operations CLI', () => {
+  let env: IsolatedEnvironment;
+  let api: RunningApp;
+  let projector: RunningApp;
+  let amqp: ChannelModel;
+  let channel: Channel;
+  const ADMIN = { email: 'admin@example.com', password: 'staff-passphrase-for-tests' };
+  const cli = async (...args: string[]): Promise<string> => {
+    const { stdout } = await run(process.execPath, ['dist/apps/cli/src/main.js', ...args], {
+      cwd: new URL('../../', import.meta.url).pathname,
+      env: { PATH: process.env.PATH ?? '', ...env.env },
+    });
+    return stdout;
+  };
+
+  beforeAll(async () => {
+    await requireServices();
+    env = await isolatedEnvironment('cli', allEntities);
+    const appEnv = { ...env.env, ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password };
+    [api, projector] = await Promise.all([startApp('api', appEnv), startApp('projector', appEnv)]);
+    amqp = await connect(SERVICE_URLS.amqp);
+    channel = await amqp.createChannel();
+  });
+
+  afterAll(async () => {
+    await api?.stop();
+    await projector?.stop();
+    await amqp?.close();
+    await env?.dispose();
+  });
+
+  it('reports applied and head positions, lag and dead-letter depth per projection', async () => {
+    const http = httpClient(api.url);
+    const token = (await http('POST', '/api/v1/auth/login', { body: ADMIN })).body.accessToken as string;
+    const created = await http('POST', '/api/v1/products', {
+      token,
+      body: { sku: 'CLI-1', name: 'Cli', category: 'ops', priceCents: 1, currency: 'EUR', stock: 1 },
+    });
+    await http('GET', `/api/v1/products/${created.body.id}`, { headers: { 'x-min-position': created.body.position } });
+    const status = JSON.parse(await cli('projections', 'status', '--json')) as Array<Record<string, unknown>>;
+    expect(status.map((s) => s.projection)).toEqual(['catalog', 'orders', 'sales']);
+    expect(status[0]).toMatchObject({
+      appliedPosition: created.body.position,
+      headPosition: created.body.position,
+      lagEvents: 0,
+      deadLetters: 0,
+    });
+  });
+
+  it('lists, shows, replays and discards dead letters, logging each action', async () => {
+    const topology = new ProjectionTopology(
+      env.exchange,
+      env.queuePrefix,
+      'orders',
+      ordersProjectionEvents,
+      [100, 200],
+    );
+    for (const id of ['dead-1', 'dead-2']) {
+      channel.publish(env.exchange, 'ordering.order.paid', Buffer.from('not json'), {
+        messageId: id,
+        persistent: true,
+      });
+    }
+    await poll(
+      async () => (await channel.checkQueue(topology.deadLetterQueue)).messageCount,
+      (n) => n === 2,
+      {
+        what: 'two dead letters',
+      },
+    );
+
+    const listed = JSON.parse(await cli('dlq', 'list', 'orders', '--json')) as Array<{
+      messageId: string;
+      error: string;
+      attempts: number;
+    }>;
+    expect(listed.map((l) => l.messageId).sort()).toEqual(['dead-1', 'dead-2']);
+    expect(listed[0]).toMatchObject({ attempts: 1, error: expect.stringMatching(/not valid JSON/) });
+    expect(JSON.parse(await cli('dlq', 'show', 'orders', 'dead-1'))).toMatchObject({
+      messageId: 'dead-1',
+      body: 'not json',
+    });
+
+    // Replayed poison comes back to the DLQ (it is still poison), with its attempts counted afresh.
+    const replayed = await cli('dlq', 'replay', 'orders', 'dead-1');
+    expect(replayed).toMatch(/replayed dead-1 \(ordering\.order\.paid\) from .*orders\.dlq to .*orders/);
+    await poll(
+      async () => (await channel.checkQueue(topology.deadLetterQueue)).messageCount,
+      (n) => n === 2,
+      {
+        what: 'the replayed poison to be parked again',
+      },
+    );
+
+    const discarded = await cli('dlq', 'discard', 'orders', '--all');
+    expect(discarded).toMatch(/discarded dead-1/);
+    expect(discarded).toMatch(/discarded 2/);
+    expect((await channel.checkQueue(topology.deadLetterQueue)).messageCount).toBe(0);
+  });
+});
