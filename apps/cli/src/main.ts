@@ -1,7 +1,19 @@
+import 'reflect-metadata';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
-import { catalogProjectionEvents } from '@emporium/catalog';
+import { CatalogProjection, catalogEntities, catalogProjectionEvents } from '@emporium/catalog';
 import { AppConfig, ConfigError } from '@emporium/config';
-import { ordersProjectionEvents, salesProjectionEvents } from '@emporium/ordering';
+import { createOrmOptions } from '@emporium/database';
+import { identityEntities } from '@emporium/identity';
+import { messagingEntities, ProjectionRebuild, ProjectionRunner } from '@emporium/messaging';
+import {
+  OrdersProjection,
+  orderingEntities,
+  ordersProjectionEvents,
+  SalesProjection,
+  salesProjectionEvents,
+} from '@emporium/ordering';
 import { Operations } from './operations.js';
 
 /**
@@ -39,6 +51,46 @@ projectionsCommand
     const rows = await operations.status();
     if (options.json) console.log(JSON.stringify(rows));
     else console.table(rows);
+  });
+
+projectionsCommand
+  .command('rebuild')
+  .description('rebuild a projection from event_log beside the live one, then swap (queries keep answering)')
+  .argument('<projection>')
+  .action(async (name: string) => {
+    operations.topology(name); // validates the name
+    const orm = await MikroORM.init(
+      createOrmOptions(
+        config,
+        [...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities],
+        'emporium-cli',
+      ),
+    );
+    const runner = new ProjectionRunner(orm, [new CatalogProjection(), new OrdersProjection(), new SalesProjection()]);
+    const started = Date.now();
+    const bar = process.stdout.isTTY
+      ? new SingleBar({ format: `${name} [{bar}] {value}/{total} events | {rate}/s | ETA {eta_formatted}` })
+      : undefined;
+    let lastLine = 0;
+    try {
+      const { events } = await new ProjectionRebuild(orm, runner).rebuild(name, (applied, total) => {
+        const rate = Math.round(applied / Math.max(0.001, (Date.now() - started) / 1000));
+        if (bar) {
+          if (applied === 0) bar.start(total, 0, { rate });
+          else bar.update(applied, { rate });
+          bar.setTotal(total);
+        } else if (applied === total || Date.now() - lastLine > 1000) {
+          lastLine = Date.now();
+          const eta = rate > 0 ? Math.round((total - applied) / rate) : 0;
+          console.log(`${new Date().toISOString()} ${name}: ${applied}/${total} events, ${rate}/s, ETA ${eta} s`);
+        }
+      });
+      bar?.stop();
+      console.log(`${new Date().toISOString()} rebuilt ${name} from ${events} events and swapped it in`);
+    } finally {
+      bar?.stop();
+      await orm.close();
+    }
   });
 
 const dlq = program.command('dlq').description("a projection's dead-letter queue");

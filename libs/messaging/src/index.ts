@@ -40,3 +40,4 @@ export { ProjectionProgress, type PositionState } from './projection/projection-
 export { MessagingModule, RelayModule, ProjectionRunnerModule } from './messaging.module.js';
 
 export const messagingEntities = [EventLogEntry];
+export { ProjectionRebuild, type RebuildProgress } from './projection/projection-rebuild.js';

@@ -10,6 +10,7 @@ export const catalogProjectionEvents = Object.values(CatalogEvents);
 export class CatalogProjection implements Projection {
   readonly name = 'catalog';
   readonly eventTypes = catalogProjectionEvents;
+  readonly tables = ['read_catalog_products'];
 
   async apply(event: EventEnvelope, db: Db): Promise<void> {
     const p = event.payload;

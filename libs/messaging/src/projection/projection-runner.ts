@@ -75,13 +75,24 @@ export class ProjectionRunner {
     return settle(this.handle(name, delivered), isTransientDatabaseError);
   }
 
-  async handle(name: string, delivered: EventEnvelope): Promise<ApplyOutcome> {
+  /**
+   * `schema`: apply into a rebuild schema (its read-model, inbox and stream tables shadow the live
+   * ones through `search_path`; `event_log` still resolves to the live one).
+   */
+  async handle(name: string, delivered: EventEnvelope, schema?: string): Promise<ApplyOutcome> {
     const projection = this.projection(name);
     if (!projection.eventTypes.includes(delivered.type)) {
       throw new PoisonMessageError(`projection ${name} does not handle ${delivered.type}`);
     }
     return this.orm.em.fork().transactional(async (em) => {
       const db: Db = em.getKysely();
+      if (schema !== undefined) {
+        if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+        await sql`select set_config('search_path', ${`${schema}, public`}, true)`.execute(db);
+      } else {
+        // Live applies share this lock; a rebuild's swap takes it exclusively for its last moment.
+        await sql`select pg_advisory_xact_lock_shared(hashtext(${`projection:${name}`}))`.execute(db);
+      }
       const stored = await this.loadEvent(db, delivered.id);
       if (!stored) throw new PoisonMessageError(`event ${delivered.id} is not in event_log`);
       if (stored.type !== delivered.type || stored.aggregateId !== delivered.aggregateId) {

@@ -11,6 +11,8 @@ export type Db = Kysely<any>; // eslint-disable-line @typescript-eslint/no-expli
 export interface Projection {
   readonly name: string;
   readonly eventTypes: readonly string[];
+  /** The read-model tables it owns (a rebuild recreates exactly these). */
+  readonly tables: readonly string[];
   apply(event: EventEnvelope, db: Db): Promise<void>;
 }
 

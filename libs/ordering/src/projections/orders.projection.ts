@@ -16,6 +16,7 @@ const STATUS_BY_EVENT: Record<string, string> = {
 export class OrdersProjection implements Projection {
   readonly name = 'orders';
   readonly eventTypes = ordersProjectionEvents;
+  readonly tables = ['read_orders'];
 
   async apply(event: EventEnvelope, db: Db): Promise<void> {
     const p = event.payload;

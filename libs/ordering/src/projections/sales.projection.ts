@@ -13,6 +13,7 @@ export const salesProjectionEvents = [OrderingEvents.OrderPlaced, OrderingEvents
 export class SalesProjection implements Projection {
   readonly name = 'sales';
   readonly eventTypes = salesProjectionEvents;
+  readonly tables = ['read_sales_daily'];
 
   async apply(event: EventEnvelope, db: Db): Promise<void> {
     const sign = event.type === OrderingEvents.OrderPlaced ? 1 : event.type === OrderingEvents.OrderCancelled ? -1 : 0;
