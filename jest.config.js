@@ -37,6 +37,8 @@ export default {
     },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
     { ...common, displayName: 'security', testMatch: ['<rootDir>/test/security/**/*.security-spec.ts'] },
+    // Stops and restarts the shared PostgreSQL and RabbitMQ: run alone (npm run test:chaos).
+    { ...common, displayName: 'chaos', testMatch: ['<rootDir>/test/chaos/**/*.chaos-spec.ts'] },
   ],
   testTimeout: 60_000,
 };

@@ -20,6 +20,7 @@ export async function startProjector(config: AppConfig): Promise<NestFastifyAppl
     prefetch: config.amqp.prefetch,
     retryDelaysMs: config.amqp.retryDelaysMs,
     connectionName: 'emporium-projector',
+    crashAt: config.crashAt,
     projections,
   });
   const app = await NestFactory.create<NestFastifyApplication>(

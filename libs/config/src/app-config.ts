@@ -62,6 +62,8 @@ export class AppConfig {
   readonly commandMaxRetries!: number;
   readonly health!: { timeoutMs: number; outboxMaxAgeMs: number; projectionMaxLag: number; dlqMaxDepth: number };
   readonly shutdownGraceMs!: number;
+  /** Test-only: the named point at which the process kills itself (SIGKILL). */
+  readonly crashAt!: Environment['CRASH_AT'];
   /** How long readiness reports 503 before the server stops accepting (load balancers catch up). */
   readonly shutdownDrainDelayMs!: number;
   /** Problems that did not stop start-up but an operator should see (e.g. an ephemeral JWT key). */
@@ -167,6 +169,7 @@ export class AppConfig {
         dlqMaxDepth: e.HEALTH_DLQ_MAX_DEPTH,
       },
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+      crashAt: e.CRASH_AT,
       shutdownDrainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS,
       warnings,
     });

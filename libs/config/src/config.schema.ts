@@ -91,6 +91,8 @@ export const environmentSchema = z
     HEALTH_DLQ_MAX_DEPTH: z.coerce.number().int().min(0).default(100),
 
     SHUTDOWN_GRACE_MS: positiveInt.default(10000),
+    // Test-only fault injection: kill the process at a named point (refused outside NODE_ENV=test).
+    CRASH_AT: z.enum(['relay-after-confirm', 'projector-after-commit', 'projector-mid-batch']).optional(),
     SHUTDOWN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).default(0),
   })
   .superRefine((env, ctx) => {
@@ -125,6 +127,9 @@ export const environmentSchema = z
         path: [env.ADMIN_EMAIL === undefined ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD'],
         message: 'ADMIN_EMAIL and ADMIN_PASSWORD are set together or not at all',
       });
+    }
+    if (env.CRASH_AT !== undefined && env.NODE_ENV !== 'test') {
+      ctx.addIssue({ code: 'custom', path: ['CRASH_AT'], message: 'is a test-only switch (NODE_ENV=test)' });
     }
     if (env.NODE_ENV === 'production') {
       const required = [

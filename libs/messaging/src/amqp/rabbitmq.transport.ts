@@ -36,6 +36,8 @@ export interface RabbitMqTransportOptions {
   retryDelaysMs: number[];
   connectionName: string;
   projections: ReadonlyArray<{ name: string; eventTypes: readonly string[] }>;
+  /** Test-only fault injection (CRASH_AT). */
+  crashAt?: 'relay-after-confirm' | 'projector-after-commit' | 'projector-mid-batch';
 }
 
 /**
@@ -145,6 +147,11 @@ export class RabbitMqTransport extends Server implements CustomTransportStrategy
     message: ConsumeMessage,
   ): Promise<void> {
     const settlement = await this.settle(topology, message);
+    // Failure windows for the chaos suite: committed but not acked; or with other messages mid-apply.
+    if (settlement.ok && this.options.crashAt === 'projector-after-commit') process.kill(process.pid, 'SIGKILL');
+    if (settlement.ok && this.options.crashAt === 'projector-mid-batch' && this.inFlight.size >= 3) {
+      process.kill(process.pid, 'SIGKILL');
+    }
     if (settlement.ok) channel.ack(message);
     else await this.fail(topology, channel, message, settlement);
   }

@@ -214,6 +214,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         async () => {
           for (const row of rows) context.with(contextFrom(row.metadata), () => this.publish(channel, row));
           await withTimeout(channel.waitForConfirms(), CONFIRM_TIMEOUT_MS, 'broker confirms');
+          // The failure window between "the broker has it" and "marked published" (test-only).
+          if (this.config.crashAt === 'relay-after-confirm') process.kill(process.pid, 'SIGKILL');
           await client.query('update event_log set published_at = now() where position = any($1::bigint[])', [
             rows.map((r) => r.position),
           ]);
