@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import pg from 'pg';
+import { toEnvelope, type EventRow } from '@emporium/messaging';
 import {
   allEntities,
   compareWithRebuild,
@@ -383,18 +384,7 @@ describe('delivery guarantees under faults', () => {
     const channel = await amqp.createConfirmChannel();
     for (const copy of [0, 1]) {
       for (const row of copy ? [...rows].reverse() : rows) {
-        const envelope = {
-          id: row.id,
-          type: row.type,
-          schemaVersion: row.schema_version,
-          aggregateType: row.aggregate_type,
-          aggregateId: row.aggregate_id,
-          aggregateVersion: row.aggregate_version,
-          position: String(row.position),
-          occurredAt: new Date(row.occurred_at).toISOString(),
-          payload: row.payload,
-          metadata: row.metadata,
-        };
+        const envelope = toEnvelope(row as EventRow);
         channel.publish(env.exchange, row.type, Buffer.from(JSON.stringify(envelope)), {
           messageId: row.id,
           type: row.type,

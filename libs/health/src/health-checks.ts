@@ -3,7 +3,7 @@ import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/term
 import { MikroORM } from '@mikro-orm/postgresql';
 import { sql } from 'kysely';
 import { AppConfig } from '@emporium/config';
-import { BrokerConnection, ProjectionProgress, ProjectionTopology } from '@emporium/messaging';
+import { BrokerConnection, ProjectionProgress, ProjectionTopology, withTimeout } from '@emporium/messaging';
 import { scrapedGauge } from '@emporium/telemetry';
 
 export const HEALTH_SOURCES = Symbol('HEALTH_SOURCES');
@@ -16,14 +16,6 @@ export interface HealthSources {
   projections: ReadonlyArray<{ name: string; eventTypes: readonly string[] }>;
   /** Whether to report the outbox backlog (the api, which runs the relay). */
   outbox: boolean;
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Each check has its own timeout: a hung dependency makes a check fail, never hang the probe. */

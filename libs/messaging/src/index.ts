@@ -41,3 +41,5 @@ export { MessagingModule, RelayModule, ProjectionRunnerModule } from './messagin
 
 export const messagingEntities = [EventLogEntry];
 export { ProjectionRebuild, type RebuildProgress } from './projection/projection-rebuild.js';
+export { withTimeout } from './timeout.js';
+export { EVENT_ROW_COLUMNS, toEnvelope, type EventRow } from './write/event-row.js';

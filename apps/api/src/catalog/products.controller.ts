@@ -1,4 +1,16 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import {
+  applyDecorators,
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import {
@@ -36,6 +48,16 @@ const IfMatch = (): MethodDecorator =>
     schema: { type: 'string', pattern: '^(W/)?"?[0-9]{1,9}"?$', maxLength: 14 },
   });
 
+/** What every admin change to one product shares: the role, If-Match, its answer and its errors. */
+const ProductChange = (): MethodDecorator =>
+  applyDecorators(
+    Roles('admin'),
+    ApiAuthenticated(),
+    IfMatch(),
+    ApiOkResponse({ type: CommandResultDto }),
+    ApiProblems([403, 'admin only'], [404, 'no such product'], [409, 'discontinued'], [412, 'stale If-Match']),
+  );
+
 @ApiTags('products')
 @Controller('products')
 export class ProductsController {
@@ -55,17 +77,8 @@ export class ProductsController {
   }
 
   @Patch(':id')
-  @Roles('admin')
-  @ApiAuthenticated()
-  @IfMatch()
-  @ApiOkResponse({ type: CommandResultDto })
-  @ApiProblems(
-    [400, 'invalid input'],
-    [403, 'admin only'],
-    [404, 'no such product'],
-    [409, 'discontinued'],
-    [412, 'stale If-Match'],
-  )
+  @ProductChange()
+  @ApiProblems([400, 'invalid input or If-Match'])
   update(
     @Param('id', ResourceId()) id: string,
     @Body() body: UpdateProductDto,
@@ -76,17 +89,8 @@ export class ProductsController {
   }
 
   @Put(':id/price')
-  @Roles('admin')
-  @ApiAuthenticated()
-  @IfMatch()
-  @ApiOkResponse({ type: CommandResultDto })
-  @ApiProblems(
-    [400, 'invalid input'],
-    [403, 'admin only'],
-    [404, 'no such product'],
-    [409, 'discontinued'],
-    [412, 'stale If-Match'],
-  )
+  @ProductChange()
+  @ApiProblems([400, 'invalid input or If-Match'])
   changePrice(
     @Param('id', ResourceId()) id: string,
     @Body() body: ChangePriceDto,
@@ -98,18 +102,9 @@ export class ProductsController {
 
   @Post(':id/restock')
   @HttpCode(200)
-  @Roles('admin')
-  @ApiAuthenticated()
-  @IfMatch()
+  @ProductChange()
   @Idempotent()
-  @ApiOkResponse({ type: CommandResultDto })
-  @ApiProblems(
-    [400, 'invalid input'],
-    [403, 'admin only'],
-    [404, 'no such product'],
-    [409, 'discontinued'],
-    [412, 'stale If-Match'],
-  )
+  @ApiProblems([400, 'invalid input or If-Match'])
   restock(
     @Param('id', ResourceId()) id: string,
     @Body() body: RestockDto,
@@ -121,12 +116,9 @@ export class ProductsController {
 
   @Post(':id/discontinue')
   @HttpCode(200)
-  @Roles('admin')
-  @ApiAuthenticated()
-  @IfMatch()
+  @ProductChange()
   @Idempotent()
-  @ApiOkResponse({ type: CommandResultDto })
-  @ApiProblems([403, 'admin only'], [404, 'no such product'], [409, 'already discontinued'], [412, 'stale If-Match'])
+  @ApiProblems([400, 'invalid input or If-Match'])
   discontinue(
     @Param('id', ResourceId()) id: string,
     @Headers('if-match') ifMatch: string | undefined,

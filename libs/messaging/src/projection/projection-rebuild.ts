@@ -66,7 +66,9 @@ export class ProjectionRebuild {
           for (const index of moved) {
             const match = original.find((o) => shape(o.indexdef) === shape(index.indexdef));
             if (match && match.indexname !== index.indexname) {
-              await sql`alter index ${sql.id('public', index.indexname)} rename to ${sql.id(match.indexname)}`.execute(tx);
+              await sql`alter index ${sql.id('public', index.indexname)} rename to ${sql.id(match.indexname)}`.execute(
+                tx,
+              );
             }
           }
         }

@@ -2,40 +2,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { sql } from 'kysely';
 import type { EventEnvelope } from '@emporium/contracts';
+import { EVENT_ROW_COLUMNS, toEnvelope, type EventRow } from '../write/event-row.js';
 import { isTransientDatabaseError } from '@emporium/database';
 import { PoisonMessageError, settle, type Db, type Projection, type ProjectionSettlement } from './projection.js';
 
 export const PROJECTIONS = Symbol('PROJECTIONS');
 
 export type ApplyOutcome = 'applied' | 'duplicate';
-
-interface EventRow {
-  position: string;
-  id: string;
-  type: string;
-  schema_version: number;
-  aggregate_type: string;
-  aggregate_id: string;
-  aggregate_version: number;
-  occurred_at: Date;
-  payload: object;
-  metadata: EventEnvelope['metadata'];
-}
-
-function toEnvelope(row: EventRow): EventEnvelope {
-  return {
-    id: row.id,
-    type: row.type,
-    schemaVersion: row.schema_version,
-    aggregateType: row.aggregate_type,
-    aggregateId: row.aggregate_id,
-    aggregateVersion: row.aggregate_version,
-    position: String(row.position),
-    occurredAt: new Date(row.occurred_at).toISOString(),
-    payload: row.payload,
-    metadata: row.metadata,
-  };
-}
 
 /**
  * Applies one delivered event to one projection, exactly once and in aggregate-version order,
@@ -134,14 +107,14 @@ export class ProjectionRunner {
   }
 
   private async loadEvent(db: Db, id: string): Promise<EventEnvelope | undefined> {
-    const { rows } = await sql<EventRow>`select position, id, type, schema_version, aggregate_type,
-        aggregate_id, aggregate_version, occurred_at, payload, metadata from event_log where id = ${id}`.execute(db);
+    const { rows } = await sql<EventRow>`select ${sql.raw(EVENT_ROW_COLUMNS)} from event_log where id = ${id}`.execute(
+      db,
+    );
     return rows[0] ? toEnvelope(rows[0]) : undefined;
   }
 
   private async loadStream(db: Db, aggregateId: string, after: number, before: number): Promise<EventEnvelope[]> {
-    const { rows } = await sql<EventRow>`select position, id, type, schema_version, aggregate_type,
-        aggregate_id, aggregate_version, occurred_at, payload, metadata from event_log
+    const { rows } = await sql<EventRow>`select ${sql.raw(EVENT_ROW_COLUMNS)} from event_log
         where aggregate_id = ${aggregateId} and aggregate_version > ${after} and aggregate_version < ${before}
         order by aggregate_version`.execute(db);
     return rows.map(toEnvelope);

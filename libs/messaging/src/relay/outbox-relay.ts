@@ -11,8 +11,9 @@ import pg from 'pg';
 import { context, trace } from '@opentelemetry/api';
 import { AppConfig } from '@emporium/config';
 import { contextFrom, relayPublished, SpanKind, withSpan } from '@emporium/telemetry';
-import type { EventEnvelope } from '@emporium/contracts';
 import { BrokerConnection } from '../amqp/broker-connection.js';
+import { withTimeout } from '../timeout.js';
+import { EVENT_ROW_COLUMNS, toEnvelope, type EventRow } from '../write/event-row.js';
 import { ProjectionTopology } from '../amqp/topology.js';
 
 /** The projections whose queues must exist before anything is published (so nothing is routed nowhere). */
@@ -26,27 +27,6 @@ export interface ProjectionSubscription {
 const RELAY_LOCK_KEY = 7_311_482_200_001n;
 const CONFIRM_TIMEOUT_MS = 30_000;
 const BROKER_LOSS_STANDDOWN_MS = 10_000;
-
-function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not arrive within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
-
-interface OutboxRow {
-  position: string;
-  id: string;
-  type: string;
-  schema_version: number;
-  aggregate_type: string;
-  aggregate_id: string;
-  aggregate_version: number;
-  occurred_at: Date;
-  payload: object;
-  metadata: EventEnvelope['metadata'];
-}
 
 export interface RelayStatus {
   active: boolean;
@@ -159,7 +139,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         // Unpublished rows stay unpublished; stand down and start clean on the next sweep.
         this.lastError = (error as Error).message;
         this.logger.warn(`relay: ${this.lastError}`);
-        if (/confirms did not arrive/.test(this.lastError)) this.broker.recycle(this.lastError);
+        if (/confirms did not answer/.test(this.lastError)) this.broker.recycle(this.lastError);
         await this.releaseClient();
       })
       .finally(() => {
@@ -190,9 +170,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         return;
       }
       this.brokerLostAt = undefined;
-      const { rows } = await client.query<OutboxRow>(
-        `select position, id, type, schema_version, aggregate_type, aggregate_id, aggregate_version,
-                occurred_at, payload, metadata
+      const { rows } = await client.query<EventRow>(
+        `select ${EVENT_ROW_COLUMNS}
            from event_log where published_at is null order by position limit $1`,
         [this.config.relay.batchSize],
       );
@@ -228,19 +207,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  private publish(channel: ConfirmChannel, row: OutboxRow): void {
-    const envelope: EventEnvelope = {
-      id: row.id,
-      type: row.type,
-      schemaVersion: row.schema_version,
-      aggregateType: row.aggregate_type,
-      aggregateId: row.aggregate_id,
-      aggregateVersion: row.aggregate_version,
-      position: String(row.position),
-      occurredAt: new Date(row.occurred_at).toISOString(),
-      payload: row.payload,
-      metadata: row.metadata,
-    };
+  private publish(channel: ConfirmChannel, row: EventRow): void {
+    const envelope = toEnvelope(row);
     const headers: Record<string, string> = {};
     if (row.metadata.traceparent) headers.traceparent = row.metadata.traceparent;
     if (row.metadata.tracestate) headers.tracestate = row.metadata.tracestate;

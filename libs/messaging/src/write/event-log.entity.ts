@@ -1,5 +1,5 @@
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
-import type { EventEnvelope, EventMetadata } from '@emporium/contracts';
+import type { EventMetadata } from '@emporium/contracts';
 
 /**
  * One row per domain event, written in the command's transaction (transactional outbox).
@@ -41,22 +41,7 @@ export class EventLogEntry {
   @Property({ type: 'datetime', nullable: true })
   publishedAt?: Date;
 
-  constructor(fields: Omit<EventLogEntry, 'position' | 'publishedAt' | 'toEnvelope'>) {
+  constructor(fields: Omit<EventLogEntry, 'position' | 'publishedAt'>) {
     Object.assign(this, fields);
-  }
-
-  toEnvelope(): EventEnvelope {
-    return {
-      id: this.id,
-      type: this.type,
-      schemaVersion: this.schemaVersion,
-      aggregateType: this.aggregateType,
-      aggregateId: this.aggregateId,
-      aggregateVersion: this.aggregateVersion,
-      position: String(this.position),
-      occurredAt: this.occurredAt.toISOString(),
-      payload: this.payload,
-      metadata: this.metadata,
-    };
   }
 }
