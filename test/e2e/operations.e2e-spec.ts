@@ -6,6 +6,7 @@ import {
   isolatedEnvironment,
   poll,
   requireServices,
+  runToExit,
   startApp,
   type IsolatedEnvironment,
   type RunningApp,
@@ -28,6 +29,16 @@ describe('operations', () => {
 
   afterAll(async () => {
     await env?.dispose();
+  });
+
+  it('stops the migration job with a message naming DATABASE_URL when PostgreSQL is unreachable', async () => {
+    const { code, output } = await runToExit('migrate', {
+      ...env.env,
+      DATABASE_URL: 'postgresql://app:hunter2-secret@127.0.0.1:1/x',
+    });
+    expect(code).toBe(69);
+    expect(output).toMatch(/^DATABASE_URL: cannot reach PostgreSQL at postgresql:\/\/app:\*\*\*@127\.0\.0\.1:1\/x/m);
+    expect(output).not.toContain('hunter2-secret');
   });
 
   it('stays live and accepts commands with the broker down, while /health reports it', async () => {

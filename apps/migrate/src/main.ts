@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { AppConfig, ConfigError } from '@emporium/config';
 import { catalogEntities } from '@emporium/catalog';
-import { createMigration, ensureDatabase, migrateUp } from '@emporium/database';
+import { createMigration, ensureDatabase, migrateUp, unreachableDatabase } from '@emporium/database';
 import { identityEntities } from '@emporium/identity';
 import { messagingEntities } from '@emporium/messaging';
 import { orderingEntities } from '@emporium/ordering';
@@ -13,8 +13,9 @@ import { orderingEntities } from '@emporium/ordering';
 const entities = [...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities];
 const [command = 'up', ...args] = process.argv.slice(2);
 
+let config: AppConfig | undefined;
 try {
-  const config = AppConfig.fromEnvironment(process.env);
+  config = AppConfig.fromEnvironment(process.env);
   if (command === 'up') {
     if (config.env !== 'production') await ensureDatabase(config);
     const applied = await migrateUp(config, entities);
@@ -31,6 +32,11 @@ try {
   if (error instanceof ConfigError) {
     console.error(error.message);
     process.exit(78);
+  }
+  const unreachable = config && unreachableDatabase(error, config);
+  if (unreachable) {
+    console.error(unreachable);
+    process.exit(69); // EX_UNAVAILABLE
   }
   throw error;
 }

@@ -60,3 +60,19 @@ export async function createMigration(name: string, directory: string): Promise<
   );
   return file;
 }
+
+/**
+ * A start-up failure to reach PostgreSQL, as an operator should read it: which setting, which
+ * server (without its password), and what to do. Undefined for any other error.
+ */
+export function unreachableDatabase(error: unknown, config: AppConfig): string | undefined {
+  const e = error as { code?: string; message?: string };
+  if (!/^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|28P01|28000|3D000)$/.test(String(e?.code)))
+    return undefined;
+  const url = new URL(config.database.url);
+  if (url.password) url.password = '***';
+  return (
+    `DATABASE_URL: cannot reach PostgreSQL at ${url.toString()} (${e.code}: ${e.message ?? ''}). ` +
+    'Start PostgreSQL there, or set DATABASE_URL to a server you can reach.'
+  );
+}

@@ -74,7 +74,7 @@ export async function startApp(name: 'api' | 'projector', env: Record<string, st
 
 /** Runs an app expecting it to refuse to start; returns its exit code and output. */
 export async function runToExit(
-  name: 'api' | 'projector',
+  name: 'api' | 'projector' | 'migrate',
   env: Record<string, string>,
 ): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, [`dist/apps/${name}/src/main.js`], {
