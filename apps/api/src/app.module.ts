@@ -30,6 +30,8 @@ export const projectionsServed = [
 @Module({})
 export class ApiModule {
   static forRoot(config: AppConfig): DynamicModule {
+    // With a broker the api runs the relay; without one the projector reads event_log itself.
+    const relay = config.amqp.url !== undefined;
     return {
       module: ApiModule,
       imports: [
@@ -40,18 +42,22 @@ export class ApiModule {
         PassportModule,
         ThrottlerModule.forRoot(rateLimitOptions(config)),
         MessagingModule,
-        RelayModule.forRoot(projectionsServed),
+        ...(relay ? [RelayModule.forRoot(projectionsServed)] : []),
         IdentityModule,
         CatalogModule,
         OrderingModule,
-        HealthModule.forRoot({
-          inject: [OutboxRelay],
-          useFactory: (relay: OutboxRelay) => ({
-            brokerConnected: () => relay.status().brokerConnected,
-            projections: projectionsServed,
-            outbox: true,
-          }),
-        }),
+        HealthModule.forRoot(
+          relay
+            ? {
+                inject: [OutboxRelay],
+                useFactory: (outboxRelay: OutboxRelay) => ({
+                  messaging: { check: 'broker', connected: () => outboxRelay.status().brokerConnected },
+                  projections: projectionsServed,
+                  outbox: true,
+                }),
+              }
+            : { useValue: { projections: projectionsServed, outbox: true } },
+        ),
       ],
       controllers: apiControllers,
       providers: [

@@ -11,7 +11,18 @@ import { acceptJsonOnly } from './http/json-body.js';
 import { createValidationPipe } from './http/validation.js';
 import { buildOpenApiDocument, serveOpenApi } from './openapi.js';
 
-export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
+/**
+ * `shutdownHooks: false` when another process owner drains it (the all-in-one process closes
+ * its apps and the embedded database in order).
+ */
+export interface StartOptions {
+  shutdownHooks?: boolean;
+}
+
+export async function createApiApp(
+  config: AppConfig,
+  { shutdownHooks = true }: StartOptions = {},
+): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     requestTimeout: config.http.requestTimeoutMs,
@@ -82,14 +93,16 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
         }
       : { origin: false },
   );
-  app.enableShutdownHooks();
-  exitWithin(config.shutdownGraceMs);
+  if (shutdownHooks) {
+    app.enableShutdownHooks();
+    exitWithin(config.shutdownGraceMs);
+  }
   serveOpenApi(app, buildOpenApiDocument(app));
   return app;
 }
 
-export async function startApi(config: AppConfig): Promise<NestFastifyApplication> {
-  const app = await createApiApp(config);
+export async function startApi(config: AppConfig, options: StartOptions = {}): Promise<NestFastifyApplication> {
+  const app = await createApiApp(config, options);
   await app.listen({ port: config.port, host: config.host });
   app.get(Lifecycle).markReady();
   for (const warning of config.warnings) new NestLogger('Config').warn(warning);

@@ -1,6 +1,6 @@
 import { connect, type ConfirmChannel, type GetMessage } from 'amqplib';
 import pg from 'pg';
-import type { AppConfig } from '@emporium/config';
+import { requireAmqpUrl, requireDatabaseUrl, type AppConfig } from '@emporium/config';
 import { MessageHeaders, ProjectionTopology } from '@emporium/messaging';
 
 export interface ProjectionInfo {
@@ -46,8 +46,7 @@ export class Operations {
   }
 
   async status(): Promise<ProjectionStatus[]> {
-    const db = new pg.Client({ connectionString: this.config.database.url });
-    await db.connect();
+    const db = await this.database();
     try {
       const depths = await this.deadLetterDepths().catch((error: Error) => error.message);
       const out: ProjectionStatus[] = [];
@@ -82,12 +81,51 @@ export class Operations {
     }
   }
 
+  /** Without AMQP_URL the dead letters are rows of `dead_letters` (the in-process transport). */
+  private get inProcess(): boolean {
+    return this.config.amqp.url === undefined;
+  }
+
+  private async database(): Promise<pg.Client> {
+    const db = new pg.Client({ connectionString: requireDatabaseUrl(this.config, 'the CLI') });
+    await db.connect();
+    return db;
+  }
+
+  private async withDatabase<T>(work: (db: pg.Client) => Promise<T>): Promise<T> {
+    const db = await this.database();
+    try {
+      return await work(db);
+    } finally {
+      await db.end();
+    }
+  }
+
   async deadLetters(projection: string): Promise<DeadLetter[]> {
+    if (this.inProcess) {
+      this.topology(projection);
+      return this.withDatabase(async (db) => {
+        const { rows } = await db.query<DeadLetterRow>(
+          `select d.event_id, d.type, d.attempts, d.error, d.failed_at, to_jsonb(e) as event
+             from dead_letters d left join event_log e on e.id = d.event_id
+            where d.projection = $1 order by d.position`,
+          [projection],
+        );
+        return rows.map(describeRow);
+      });
+    }
     return this.withDeadLetters(projection, async (_channel, messages) => messages.map(describe));
   }
 
   /** Moves dead letters back to the projection's queue (attempts reset), one confirm each. */
   async replay(projection: string, messageId: string | undefined): Promise<number> {
+    if (this.inProcess) {
+      // Unpublishing the event makes the transport deliver it again; projections that applied it
+      // already find it in their inbox and change nothing.
+      return this.settleRows(projection, messageId, 'replayed', (db, ids) =>
+        db.query('update event_log set published_at = null where id = any($1::uuid[])', [ids]),
+      );
+    }
     const topology = this.topology(projection);
     return this.withDeadLetters(projection, async (channel, messages) => {
       let replayed = 0;
@@ -115,6 +153,7 @@ export class Operations {
   }
 
   async discard(projection: string, messageId: string | undefined): Promise<number> {
+    if (this.inProcess) return this.settleRows(projection, messageId, 'discarded', async () => undefined);
     const topology = this.topology(projection);
     return this.withDeadLetters(projection, async (channel, messages) => {
       let discarded = 0;
@@ -129,8 +168,47 @@ export class Operations {
     });
   }
 
+  /** Removes dead-letter rows (one transaction with `also`), logging each. */
+  private async settleRows(
+    projection: string,
+    messageId: string | undefined,
+    verb: string,
+    also: (db: pg.Client, ids: string[]) => Promise<unknown>,
+  ): Promise<number> {
+    this.topology(projection);
+    return this.withDatabase(async (db) => {
+      await db.query('begin');
+      try {
+        const { rows } = await db.query<{ event_id: string; type: string; error: string }>(
+          `delete from dead_letters where projection = $1 and ($2::uuid is null or event_id = $2::uuid)
+           returning event_id, type, error`,
+          [projection, messageId ?? null],
+        );
+        if (messageId !== undefined && rows.length === 0) throw new Error(`no dead letter with messageId ${messageId}`);
+        await also(
+          db,
+          rows.map((r) => r.event_id),
+        );
+        await db.query('commit');
+        for (const row of rows) this.log(`${verb} ${row.event_id} (${row.type}) of ${projection}: ${row.error}`);
+        return rows.length;
+      } catch (error) {
+        await db.query('rollback');
+        throw error;
+      }
+    });
+  }
+
   private async deadLetterDepths(): Promise<Record<string, number>> {
-    const connection = await connect(this.config.amqp.url, { timeout: 5000 });
+    if (this.inProcess) {
+      return this.withDatabase(async (db) => {
+        const { rows } = await db.query<{ projection: string; n: number }>(
+          'select projection, count(*)::int as n from dead_letters group by projection',
+        );
+        return Object.fromEntries(rows.map((r) => [r.projection, r.n]));
+      });
+    }
+    const connection = await connect(requireAmqpUrl(this.config, 'the CLI'), { timeout: 5000 });
     try {
       const depths: Record<string, number> = {};
       for (const p of this.projections) {
@@ -157,7 +235,7 @@ export class Operations {
     work: (channel: ConfirmChannel, messages: GetMessage[]) => Promise<T>,
   ): Promise<T> {
     const topology = this.topology(projection);
-    const connection = await connect(this.config.amqp.url, { timeout: 5000 });
+    const connection = await connect(requireAmqpUrl(this.config, 'the CLI'), { timeout: 5000 });
     try {
       const channel = await connection.createConfirmChannel();
       const messages: GetMessage[] = [];
@@ -203,5 +281,27 @@ function describe(message: GetMessage): DeadLetter {
     failedAt: text(headers[MessageHeaders.failedAt]),
     body: message.content.toString('utf8'),
     headers,
+  };
+}
+
+interface DeadLetterRow {
+  event_id: string;
+  type: string;
+  attempts: number;
+  error: string;
+  failed_at: Date;
+  event: Record<string, unknown> | null;
+}
+
+function describeRow(row: DeadLetterRow): DeadLetter {
+  return {
+    messageId: row.event_id,
+    type: row.type,
+    routingKey: row.type,
+    attempts: row.attempts,
+    error: row.error,
+    failedAt: new Date(row.failed_at).toISOString(),
+    body: JSON.stringify(row.event),
+    headers: {},
   };
 }

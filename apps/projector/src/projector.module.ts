@@ -3,7 +3,13 @@ import { AppConfig, ConfigModule } from '@emporium/config';
 import { CatalogProjection, catalogEntities, catalogProjectionEvents } from '@emporium/catalog';
 import { DatabaseModule } from '@emporium/database';
 import { identityEntities } from '@emporium/identity';
-import { MessagingModule, messagingEntities, ProjectionRunnerModule, RabbitMqTransport } from '@emporium/messaging';
+import {
+  EventLogTransport,
+  MessagingModule,
+  messagingEntities,
+  ProjectionRunnerModule,
+  RabbitMqTransport,
+} from '@emporium/messaging';
 import {
   OrdersProjection,
   orderingEntities,
@@ -25,7 +31,7 @@ export const TRANSPORT = Symbol('TRANSPORT');
 
 @Module({})
 export class ProjectorModule {
-  static forRoot(config: AppConfig, transport: RabbitMqTransport): DynamicModule {
+  static forRoot(config: AppConfig, transport: RabbitMqTransport | EventLogTransport): DynamicModule {
     return {
       module: ProjectorModule,
       imports: [
@@ -38,7 +44,14 @@ export class ProjectorModule {
         MessagingModule,
         ProjectionRunnerModule.forProjections([CatalogProjection, OrdersProjection, SalesProjection]),
         HealthModule.forRoot({
-          useValue: { brokerConnected: () => transport.isConnected, projections, outbox: false },
+          useValue: {
+            messaging: {
+              check: transport instanceof RabbitMqTransport ? 'broker' : 'event-log-transport',
+              connected: () => transport.isConnected,
+            },
+            projections,
+            outbox: false,
+          },
         }),
       ],
       controllers: [ProjectionsController],

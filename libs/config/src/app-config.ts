@@ -1,6 +1,31 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { environmentSchema, type Environment } from './config.schema.js';
 
+/**
+ * The database URL for a process that needs a server (the api or projector on its own, the
+ * migration job, the tools): only `npm start` runs the embedded database.
+ */
+export function requireDatabaseUrl(config: AppConfig, who: string): string {
+  if (config.database.url === undefined) {
+    throw new ConfigError([
+      `DATABASE_URL: is required by ${who}; only \`npm start\` runs the embedded database ` +
+        '(set DATABASE_URL to a server, e.g. postgresql://postgres@127.0.0.1:5432/emporium, or to the URL ' +
+        "`npm start` prints under 'tools' while it runs on the embedded database)",
+    ]);
+  }
+  return config.database.url;
+}
+
+/** The broker URL for a process that talks to RabbitMQ itself. */
+export function requireAmqpUrl(config: AppConfig, who: string): string {
+  if (config.amqp.url === undefined) {
+    throw new ConfigError([
+      `AMQP_URL: is required by ${who}; without a broker, \`npm start\` carries events in process (set AMQP_URL, e.g. amqp://127.0.0.1:5672)`,
+    ]);
+  }
+  return config.amqp.url;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -8,14 +33,12 @@ export class ConfigError extends Error {
   }
 }
 
-/** Development defaults point at the services a developer machine runs locally. */
-const DEVELOPMENT_DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/emporium';
-const DEVELOPMENT_AMQP_URL = 'amqp://127.0.0.1:5672';
-
 /**
  * The typed, validated configuration. It is also the DI token: inject `AppConfig` anywhere.
  * Nothing else in the code base reads `process.env`.
  */
+type ConfigValues = { [K in keyof AppConfig as AppConfig[K] extends (...args: never[]) => unknown ? never : K]: AppConfig[K] };
+
 export class AppConfig {
   readonly env!: Environment['NODE_ENV'];
   readonly host!: string;
@@ -23,14 +46,20 @@ export class AppConfig {
   readonly projectorPort!: number;
   readonly logLevel!: Environment['LOG_LEVEL'];
   readonly database!: {
-    url: string;
+    /** The PostgreSQL server; undefined: the embedded database (started by `npm start`). */
+    url: string | undefined;
+    /** Where the embedded database keeps its files. */
+    dataDir: string;
+    /** Loopback port of the embedded database's wire-protocol socket (0: any free port). */
+    embeddedPort: number;
     poolMax: number;
     connectTimeoutMs: number;
     statementTimeoutMs: number;
     lockTimeoutMs: number;
   };
   readonly amqp!: {
-    url: string;
+    /** The RabbitMQ broker; undefined: the in-process transport that reads event_log. */
+    url: string | undefined;
     exchange: string;
     queuePrefix: string;
     prefetch: number;
@@ -49,6 +78,8 @@ export class AppConfig {
     ttlSeconds: number;
   };
   readonly admin!: { email: string; password: string } | undefined;
+  /** Seed a demo catalog, admin and customer into an empty database (default: embedded database only). */
+  readonly demoData!: boolean;
   readonly scrypt!: { cost: number; blockSize: number; parallelism: number };
   readonly rateLimit!: { windowMs: number; default: number; authPerIp: number; authPerAccount: number };
   readonly http!: {
@@ -69,7 +100,7 @@ export class AppConfig {
   /** Problems that did not stop start-up but an operator should see (e.g. an ephemeral JWT key). */
   readonly warnings!: string[];
 
-  private constructor(values: Omit<AppConfig, never>) {
+  private constructor(values: ConfigValues) {
     Object.assign(this, values);
   }
 
@@ -119,14 +150,16 @@ export class AppConfig {
       projectorPort: e.PROJECTOR_PORT,
       logLevel: e.LOG_LEVEL,
       database: {
-        url: e.DATABASE_URL ?? DEVELOPMENT_DATABASE_URL,
+        url: e.DATABASE_URL,
+        dataDir: e.DATA_DIR,
+        embeddedPort: e.EMBEDDED_DB_PORT,
         poolMax: e.DB_POOL_MAX,
         connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
         statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
         lockTimeoutMs: e.DB_LOCK_TIMEOUT_MS,
       },
       amqp: {
-        url: e.AMQP_URL ?? DEVELOPMENT_AMQP_URL,
+        url: e.AMQP_URL,
         exchange: e.AMQP_EXCHANGE,
         queuePrefix: e.AMQP_QUEUE_PREFIX,
         prefetch: e.AMQP_PREFETCH,
@@ -142,6 +175,7 @@ export class AppConfig {
         audience: e.JWT_AUDIENCE,
         ttlSeconds: e.JWT_TTL,
       },
+      demoData: e.DEMO_DATA ?? e.DATABASE_URL === undefined,
       admin: e.ADMIN_EMAIL && e.ADMIN_PASSWORD ? { email: e.ADMIN_EMAIL, password: e.ADMIN_PASSWORD } : undefined,
       scrypt: {
         cost: e.PASSWORD_SCRYPT_COST,
@@ -173,6 +207,11 @@ export class AppConfig {
       shutdownDrainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS,
       warnings,
     });
+  }
+
+  /** This configuration on the embedded database, once it is up at `url`. */
+  withEmbeddedDatabase(url: string): AppConfig {
+    return new AppConfig({ ...this, database: { ...this.database, url } });
   }
 
   /** Variable names the schema knows; used to check deployment files. */

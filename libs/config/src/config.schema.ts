@@ -20,12 +20,17 @@ export const environmentSchema = z
     PROJECTOR_PORT: port.default(3001),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
+    // Unset: the embedded PostgreSQL (PGlite) under DATA_DIR, for `npm start` on a bare machine.
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    DATA_DIR: z.string().min(1).default('.data'),
+    EMBEDDED_DB_PORT: port.default(0),
+    DEMO_DATA: bool.optional(),
     DB_POOL_MAX: positiveInt.default(10),
     DB_CONNECT_TIMEOUT_MS: positiveInt.default(5000),
     DB_STATEMENT_TIMEOUT_MS: positiveInt.default(15000),
     DB_LOCK_TIMEOUT_MS: positiveInt.default(5000),
 
+    // Unset: events travel on the in-process transport that reads event_log (no broker).
     AMQP_URL: z.url({ protocol: /^amqps?$/ }).optional(),
     AMQP_EXCHANGE: z.string().min(1).default('emporium.events'),
     AMQP_QUEUE_PREFIX: z.string().min(1).default('emporium'),

@@ -1,10 +1,10 @@
 import { MikroORM } from '@mikro-orm/postgresql';
-import type { AppConfig } from '@emporium/config';
+import { requireDatabaseUrl, type AppConfig } from '@emporium/config';
 import { createOrmOptions, type EntityClass } from './orm-options.js';
 
 /** Creates the database named in DATABASE_URL if it does not exist (development and tests). */
 export async function ensureDatabase(config: AppConfig): Promise<void> {
-  const url = new URL(config.database.url);
+  const url = new URL(requireDatabaseUrl(config, 'the migration job'));
   const name = decodeURIComponent(url.pathname.slice(1));
   if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new Error(`DATABASE_URL: unsupported database name "${name}"`);
   url.pathname = '/postgres';
@@ -69,6 +69,7 @@ export function unreachableDatabase(error: unknown, config: AppConfig): string |
   const e = error as { code?: string; message?: string };
   if (!/^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|28P01|28000|3D000)$/.test(String(e?.code)))
     return undefined;
+  if (config.database.url === undefined) return undefined;
   const url = new URL(config.database.url);
   if (url.password) url.password = '***';
   return (

@@ -1,7 +1,7 @@
 import { ReflectMetadataProvider } from '@mikro-orm/decorators/legacy';
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
-import type { AppConfig } from '@emporium/config';
+import { requireDatabaseUrl, type AppConfig } from '@emporium/config';
 import { migrationsList } from './migrations/index.js';
 
 export type EntityClass = abstract new (...args: never[]) => object;
@@ -32,7 +32,7 @@ export function createOrmOptions(
         }
       : {};
   return defineConfig({
-    clientUrl: config.database.url,
+    clientUrl: requireDatabaseUrl(config, applicationName),
     entities,
     metadataProvider: ReflectMetadataProvider,
     extensions: [Migrator],
@@ -56,6 +56,7 @@ export function createOrmOptions(
     // Read models and the relay's bookkeeping are plain SQL tables, not entities.
     schemaGenerator: {
       skipTables: [
+        'dead_letters',
         'idempotency_keys',
         'projection_inbox',
         'projection_streams',

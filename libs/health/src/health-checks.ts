@@ -10,8 +10,11 @@ export const HEALTH_SOURCES = Symbol('HEALTH_SOURCES');
 
 /** What an app tells the health checks about itself. */
 export interface HealthSources {
-  /** Is this process's broker connection up? */
-  brokerConnected(): boolean;
+  /**
+   * This process's messaging link, reported as the check `broker` (RabbitMQ) or
+   * `event-log-transport` (the in-process transport); none for an api without a relay.
+   */
+  messaging?: { check: 'broker' | 'event-log-transport'; connected(): boolean };
   /** Projections whose lag and dead letters this app reports. */
   projections: ReadonlyArray<{ name: string; eventTypes: readonly string[] }>;
   /** Whether to report the outbox backlog (the api, which runs the relay). */
@@ -21,7 +24,7 @@ export interface HealthSources {
 /** Each check has its own timeout: a hung dependency makes a check fail, never hang the probe. */
 @Injectable()
 export class HealthChecks {
-  private readonly dlqBroker: BrokerConnection;
+  private readonly dlqBroker: BrokerConnection | undefined;
 
   constructor(
     private readonly indicator: HealthIndicatorService,
@@ -30,7 +33,7 @@ export class HealthChecks {
     private readonly config: AppConfig,
     @Inject(HEALTH_SOURCES) private readonly sources: HealthSources,
   ) {
-    this.dlqBroker = new BrokerConnection(config.amqp.url, 'emporium-health');
+    this.dlqBroker = config.amqp.url ? new BrokerConnection(config.amqp.url, 'emporium-health') : undefined;
     // The same readings, for Prometheus, taken at scrape time.
     scrapedGauge(
       'emporium_projection_lag_positions',
@@ -96,6 +99,12 @@ export class HealthChecks {
   }
 
   private async deadLetterDepth(name: string, eventTypes: readonly string[]): Promise<number> {
+    if (!this.dlqBroker) {
+      // The in-process transport's dead letters.
+      const { rows } = await sql<{ depth: string }>`select count(*) as depth from dead_letters
+          where projection = ${name}`.execute(this.orm.em.fork().getKysely());
+      return Number(rows[0].depth);
+    }
     const topology = new ProjectionTopology(
       this.config.amqp.exchange,
       this.config.amqp.queuePrefix,
@@ -103,14 +112,16 @@ export class HealthChecks {
       eventTypes,
       [],
     );
-    await this.dlqBroker.start();
-    return this.dlqBroker.withChannel(
+    const broker = this.dlqBroker;
+    await broker.start();
+    return broker.withChannel(
       async (channel) => (await channel.checkQueue(topology.deadLetterQueue)).messageCount,
     );
   }
 
   all(): Array<() => Promise<HealthIndicatorResult>> {
-    const checks = [() => this.database(), () => this.broker()];
+    const checks = [() => this.database()];
+    if (this.sources.messaging) checks.push(() => this.messaging());
     if (this.sources.outbox) checks.push(() => this.outbox());
     for (const p of this.sources.projections) {
       checks.push(() => this.projectionLag(p.name, p.eventTypes));
@@ -120,7 +131,7 @@ export class HealthChecks {
   }
 
   async close(): Promise<void> {
-    await this.dlqBroker.close();
+    await this.dlqBroker?.close();
   }
 
   private async guard(
@@ -143,8 +154,9 @@ export class HealthChecks {
     });
   }
 
-  private broker(): Promise<HealthIndicatorResult> {
-    return this.guard('broker', () => Promise.resolve({ up: this.sources.brokerConnected(), data: {} }));
+  private messaging(): Promise<HealthIndicatorResult> {
+    const messaging = this.sources.messaging!;
+    return this.guard(messaging.check, () => Promise.resolve({ up: messaging.connected(), data: {} }));
   }
 
   private outbox(): Promise<HealthIndicatorResult> {

@@ -42,4 +42,10 @@ export { MessagingModule, RelayModule, ProjectionRunnerModule } from './messagin
 export const messagingEntities = [EventLogEntry];
 export { ProjectionRebuild, type RebuildProgress } from './projection/projection-rebuild.js';
 export { withTimeout } from './timeout.js';
+export { eventLogCommits } from './write/commit-signal.js';
+export {
+  EventLogTransport,
+  EventLogMessageContext,
+  type EventLogTransportOptions,
+} from './local/event-log.transport.js';
 export { EVENT_ROW_COLUMNS, toEnvelope, type EventRow } from './write/event-row.js';

@@ -2,12 +2,12 @@ import { Logger } from '@nestjs/common';
 import { BaseRpcContext, Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { context, trace } from '@opentelemetry/api';
-import { lastValueFrom } from 'rxjs';
 import { envelopeProblem, type EventEnvelope } from '@emporium/contracts';
-import { contextFrom, projectionApplyDuration, SpanKind, withSpan } from '@emporium/telemetry';
+import { contextFrom } from '@emporium/telemetry';
 import { BrokerConnection } from './broker-connection.js';
 import { ProjectionTopology } from './topology.js';
 import type { ProjectionSettlement } from '../projection/projection.js';
+import { dispatchToProjection } from '../projection/dispatch.js';
 
 export const Headers = {
   attempts: 'x-emporium-attempts',
@@ -177,49 +177,14 @@ export class RabbitMqTransport extends Server implements CustomTransportStrategy
     if (!handler) return { ok: false, kind: 'failed', reason: `no handler for ${topology.projection}` };
     // Inside amqplib's consume span when instrumentation runs; otherwise continue the stored trace.
     const parent = trace.getSpan(context.active()) ? context.active() : contextFrom(message.properties.headers);
-    const stop = projectionApplyDuration.startTimer({ projection: topology.projection });
-    const settlement = await withSpan(
-      `project ${topology.projection}`,
-      {
-        parent,
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          'emporium.projection': topology.projection,
-          'emporium.event.type': envelope.type,
-          'emporium.event.id': envelope.id,
-          'emporium.aggregate.id': envelope.aggregateId,
-          'emporium.position': envelope.position,
-        },
-      },
-      async (span) => {
-        const result = await this.invoke(handler, topology, message, envelope);
-        span.setAttribute('emporium.outcome', result.ok ? result.outcome : result.kind);
-        return result;
-      },
+    return dispatchToProjection(
+      handler,
+      (result) => this.transformToObservable(result),
+      topology.projection,
+      envelope,
+      parent,
+      new ProjectionMessageContext([message, topology.projection]),
     );
-    stop({ outcome: settlement.ok ? settlement.outcome : settlement.kind });
-    return settlement;
-  }
-
-  private async invoke(
-    handler: NonNullable<ReturnType<Server['getHandlerByPattern']>>,
-    topology: ProjectionTopology,
-    message: ConsumeMessage,
-    envelope: EventEnvelope,
-  ): Promise<ProjectionSettlement> {
-    try {
-      const context = new ProjectionMessageContext([message, topology.projection]);
-      const result: unknown = await lastValueFrom(this.transformToObservable(await handler(envelope, context)), {
-        defaultValue: undefined,
-      });
-      if (isSettlement(result)) return result;
-      return { ok: true, outcome: 'applied' };
-    } catch (error) {
-      // Nest's RPC layer replaces thrown errors with { status, message }; keep what we can.
-      const reason =
-        error instanceof Error ? error.message : String((error as { message?: unknown })?.message ?? error);
-      return { ok: false, kind: 'failed', reason };
-    }
   }
 
   private async fail(
@@ -278,8 +243,4 @@ export class RabbitMqTransport extends Server implements CustomTransportStrategy
       }
     }
   }
-}
-
-function isSettlement(value: unknown): value is ProjectionSettlement {
-  return typeof value === 'object' && value !== null && typeof (value as { ok?: unknown }).ok === 'boolean';
 }

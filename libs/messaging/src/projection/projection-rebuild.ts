@@ -54,7 +54,7 @@ export class ProjectionRebuild {
         const tx: Db = em.getKysely();
         await sql`select pg_advisory_xact_lock(hashtext(${`projection:${name}`}))`.execute(tx);
         // Events that arrived during the rebuild (live applies are waiting on the lock now).
-        while ((await this.applyPending(db, name, projection.eventTypes, schema)) > 0);
+        while ((await this.applyPending(tx, name, projection.eventTypes, schema, true)) > 0);
         for (const table of projection.tables) {
           const { rows: original } = await sql<{ indexname: string; indexdef: string }>`select indexname, indexdef
               from pg_indexes where schemaname = 'public' and tablename = ${table}`.execute(tx);
@@ -84,7 +84,13 @@ export class ProjectionRebuild {
   }
 
   /** Applies up to BATCH events the scratch inbox does not have yet, oldest first. */
-  private async applyPending(db: Db, name: string, eventTypes: readonly string[], schema: string): Promise<number> {
+  private async applyPending(
+    db: Db,
+    name: string,
+    eventTypes: readonly string[],
+    schema: string,
+    withinTransaction = false,
+  ): Promise<number> {
     const { rows } = await sql<{ id: string; type: string; aggregate_id: string }>`select e.id, e.type, e.aggregate_id
         from event_log e
        where e.type = any(${[...eventTypes]}::text[])
@@ -92,7 +98,8 @@ export class ProjectionRebuild {
        order by e.position limit ${BATCH}`.execute(db);
     for (const row of rows) {
       const envelope = { id: row.id, type: row.type, aggregateId: row.aggregate_id } as EventEnvelope;
-      await this.runner.handle(name, envelope, schema);
+      if (withinTransaction) await this.runner.handleWithin(db, name, envelope, schema);
+      else await this.runner.handle(name, envelope, schema);
     }
     return rows.length;
   }

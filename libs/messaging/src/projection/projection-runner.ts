@@ -53,41 +53,47 @@ export class ProjectionRunner {
    * ones through `search_path`; `event_log` still resolves to the live one).
    */
   async handle(name: string, delivered: EventEnvelope, schema?: string): Promise<ApplyOutcome> {
+    return this.orm.em.fork().transactional((em) => this.handleWithin(em.getKysely(), name, delivered, schema));
+  }
+
+  /**
+   * `handle` inside a transaction the caller owns (a rebuild's swap applies its last events in
+   * the swap's own transaction: the embedded database has one session, so a second connection
+   * would wait for the swap to end).
+   */
+  async handleWithin(db: Db, name: string, delivered: EventEnvelope, schema?: string): Promise<ApplyOutcome> {
     const projection = this.projection(name);
     if (!projection.eventTypes.includes(delivered.type)) {
       throw new PoisonMessageError(`projection ${name} does not handle ${delivered.type}`);
     }
-    return this.orm.em.fork().transactional(async (em) => {
-      const db: Db = em.getKysely();
-      if (schema !== undefined) {
-        if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
-        await sql`select set_config('search_path', ${`${schema}, public`}, true)`.execute(db);
-      } else {
-        // Live applies share this lock; a rebuild's swap takes it exclusively for its last moment.
-        await sql`select pg_advisory_xact_lock_shared(hashtext(${`projection:${name}`}))`.execute(db);
-      }
-      const stored = await this.loadEvent(db, delivered.id);
-      if (!stored) throw new PoisonMessageError(`event ${delivered.id} is not in event_log`);
-      if (stored.type !== delivered.type || stored.aggregateId !== delivered.aggregateId) {
-        throw new PoisonMessageError(`event ${delivered.id} does not match event_log (type or aggregate differs)`);
-      }
-      const current = await this.lockStream(db, name, stored.aggregateId);
-      if (stored.aggregateVersion <= current) return 'duplicate';
+    if (schema !== undefined) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
+      await sql`select set_config('search_path', ${`${schema}, public`}, true)`.execute(db);
+    } else {
+      // Live applies share this lock; a rebuild's swap takes it exclusively for its last moment.
+      await sql`select pg_advisory_xact_lock_shared(hashtext(${`projection:${name}`}))`.execute(db);
+    }
+    const stored = await this.loadEvent(db, delivered.id);
+    if (!stored) throw new PoisonMessageError(`event ${delivered.id} is not in event_log`);
+    if (stored.type !== delivered.type || stored.aggregateId !== delivered.aggregateId) {
+      throw new PoisonMessageError(`event ${delivered.id} does not match event_log (type or aggregate differs)`);
+    }
+    const current = await this.lockStream(db, name, stored.aggregateId);
+    if (stored.aggregateVersion <= current) return 'duplicate';
 
-      if (stored.aggregateVersion > current + 1) {
-        const missing = await this.loadStream(db, stored.aggregateId, current, stored.aggregateVersion);
-        if (missing.length !== stored.aggregateVersion - current - 1) {
-          // Cannot happen for committed streams (version n+1 commits after n); retry later if it does.
-          throw new Error(`stream ${stored.aggregateId} has a gap before version ${stored.aggregateVersion}`);
-        }
-        for (const event of missing) await this.applyOne(db, projection, event);
-        this.logger.debug(`${name}: filled ${missing.length} event(s) of ${stored.aggregateId} from event_log`);
+    if (stored.aggregateVersion > current + 1) {
+      const missing = await this.loadStream(db, stored.aggregateId, current, stored.aggregateVersion);
+      if (missing.length !== stored.aggregateVersion - current - 1) {
+        // Cannot happen for committed streams (version n+1 commits after n); retry later if it does.
+        throw new Error(`stream ${stored.aggregateId} has a gap before version ${stored.aggregateVersion}`);
       }
-      await this.applyOne(db, projection, stored);
-      await sql`update projection_streams set version = ${stored.aggregateVersion}
-                where projection = ${name} and aggregate_id = ${stored.aggregateId}`.execute(db);
-      return 'applied';
-    });
+      for (const event of missing) await this.applyOne(db, projection, event);
+      this.logger.debug(`${name}: filled ${missing.length} event(s) of ${stored.aggregateId} from event_log`);
+    }
+    await this.applyOne(db, projection, stored);
+    await sql`update projection_streams set version = ${stored.aggregateVersion}
+              where projection = ${name} and aggregate_id = ${stored.aggregateId}`.execute(db);
+    return 'applied';
   }
 
   private async applyOne(db: Db, projection: Projection, event: EventEnvelope): Promise<void> {

@@ -9,12 +9,13 @@ import {
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import pg from 'pg';
 import { context, trace } from '@opentelemetry/api';
-import { AppConfig } from '@emporium/config';
+import { AppConfig, requireAmqpUrl, requireDatabaseUrl } from '@emporium/config';
 import { contextFrom, relayPublished, SpanKind, withSpan } from '@emporium/telemetry';
 import { BrokerConnection } from '../amqp/broker-connection.js';
 import { withTimeout } from '../timeout.js';
 import { EVENT_ROW_COLUMNS, toEnvelope, type EventRow } from '../write/event-row.js';
 import { ProjectionTopology } from '../amqp/topology.js';
+import { eventLogCommits } from '../write/commit-signal.js';
 
 /** The projections whose queues must exist before anything is published (so nothing is routed nowhere). */
 export const PROJECTION_SUBSCRIPTIONS = Symbol('PROJECTION_SUBSCRIPTIONS');
@@ -58,6 +59,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private draining: Promise<void> | undefined;
   private again = false;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
   private published = 0;
   private lastError: string | undefined;
   private brokerLostAt: number | undefined;
@@ -66,7 +68,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly config: AppConfig,
     @Optional() @Inject(PROJECTION_SUBSCRIPTIONS) private readonly subscriptions: ProjectionSubscription[] = [],
   ) {
-    this.broker = new BrokerConnection(config.amqp.url, 'emporium-relay');
+    this.broker = new BrokerConnection(requireAmqpUrl(config, 'the relay'), 'emporium-relay');
   }
 
   status(): RelayStatus {
@@ -93,6 +95,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     void this.broker.start();
     this.sweepTimer = setInterval(() => this.tick(), this.config.relay.sweepIntervalMs);
     this.sweepTimer.unref();
+    // Commits in this process wake it at once (the embedded database delivers no NOTIFY).
+    this.unsubscribe = eventLogCommits.subscribe(() => this.tick());
     this.tick();
   }
 
@@ -100,6 +104,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.sweepTimer);
+    this.unsubscribe?.();
     await this.draining?.catch(() => undefined);
     await this.releaseClient();
     await this.broker.close();
@@ -248,7 +253,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   private async connect(): Promise<pg.Client> {
     const client = new pg.Client({
-      connectionString: this.config.database.url,
+      connectionString: requireDatabaseUrl(this.config, 'the relay'),
       application_name: 'emporium-relay',
       keepAlive: true,
       connectionTimeoutMillis: 5000,

@@ -9,6 +9,7 @@ import { AggregateRoot } from './aggregate-root.js';
 import { DomainError } from './domain-error.js';
 import type { CommandContext, CommandResult } from './command-context.js';
 import { EventLogEntry } from './event-log.entity.js';
+import { eventLogCommits } from './commit-signal.js';
 
 /** Still conflicting after every retry: the client may try again later. */
 export class ConcurrentModification extends DomainError {
@@ -53,7 +54,9 @@ export class UnitOfWork {
     const retry = options.retryOnConflict ?? true;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.orm.em.fork().transactional((em) => this.runOnce(em, context, work));
+        const result = await this.orm.em.fork().transactional((em) => this.runOnce(em, context, work));
+        eventLogCommits.notify();
+        return result;
       } catch (error) {
         if (!retry || !isConcurrencyConflict(error)) throw error;
         if (attempt > this.config.commandMaxRetries) throw new ConcurrentModification();
