@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { serveSession, type SessionSocketServer } from './embedded-socket.js';
 
 /** A start-up problem with the embedded database's setting, worded for the person who runs it. */
 export class EmbeddedDatabaseError extends Error {
@@ -36,8 +36,8 @@ export interface EmbeddedDatabaseOptions {
  * socket that speaks the PostgreSQL wire protocol, so MikroORM, the migrations and `pg` reach it
  * exactly as they reach a server (docs/adr/0011-embedded-mode.md).
  *
- * PGlite is one PostgreSQL session: the socket runs one statement at a time and gives a
- * connection that opened a transaction the session until it ends. Concurrency is therefore
+ * PGlite is one PostgreSQL session: the socket (embedded-socket.ts) runs one message at a time
+ * and gives a connection the session for a whole extended-protocol batch and a whole transaction. Concurrency is therefore
  * serialised (correct, not fast), and a transaction must never wait on a second connection.
  * One process owns a data directory at a time; a lock file says which.
  */
@@ -49,14 +49,13 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
     const pgdata = join(dataDir, 'pglite');
     const created = !(await exists(join(pgdata, 'PG_VERSION')));
     const db = await PGlite.create({ dataDir: pgdata });
-    const server = new PGLiteSocketServer({
-      db,
-      host: '127.0.0.1',
-      port: options.port,
-      maxConnections: options.maxConnections,
-    });
+    let server: SessionSocketServer;
     try {
-      await server.start();
+      server = await serveSession(db, {
+        host: '127.0.0.1',
+        port: options.port,
+        maxConnections: options.maxConnections,
+      });
     } catch (error) {
       await db.close();
       const code = (error as { code?: string }).code;
@@ -65,7 +64,7 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
           'choose a free port, or 0 for any',
       );
     }
-    const url = `postgresql://postgres@${server.getServerConn()}/postgres`;
+    const url = `postgresql://postgres@${server.address}/postgres`;
     return {
       url,
       dataDir,

@@ -5,3 +5,13 @@ export { freePort, startApp, runToExit, type RunningApp } from './processes.js';
 export { allEntities } from './entities.js';
 export { httpClient, type HttpResponse, type RequestOptions } from './http.js';
 export { compareWithRebuild, type RebuildReport } from './rebuild.js';
+export { TEST_SETTINGS } from './isolation.js';
+export {
+  parseBanner,
+  startAllInOne,
+  startSystem,
+  type Banner,
+  type RunningSystemProcess,
+  type SystemMode,
+  type SystemUnderTest,
+} from './system.js';

@@ -16,6 +16,18 @@ export interface IsolatedEnvironment {
   dispose(): Promise<void>;
 }
 
+/** Settings every system under test gets, whatever it runs on. */
+export const TEST_SETTINGS: Readonly<Record<string, string>> = {
+  NODE_ENV: 'test',
+  PASSWORD_SCRYPT_COST: '1024',
+  PROJECTION_RETRY_DELAYS_MS: '100,200',
+  // Functional suites drive many clients from one address; the security suite sets real limits.
+  RATE_LIMIT_DEFAULT: '100000',
+  RATE_LIMIT_AUTH_PER_IP: '10000',
+  RATE_LIMIT_AUTH_PER_ACCOUNT: '1000',
+  LOG_LEVEL: 'warn',
+};
+
 /**
  * One database, one exchange and one queue prefix per test file, so suites run in parallel and
  * never see each other's data or messages.
@@ -32,19 +44,12 @@ export async function isolatedEnvironment(
   const exchange = `t.${id}.events`;
   const queuePrefix = `t.${id}`;
   const env: Record<string, string> = {
-    NODE_ENV: 'test',
+    ...TEST_SETTINGS,
     DATABASE_URL: databaseUrl,
     AMQP_URL: SERVICE_URLS.amqp,
     AMQP_EXCHANGE: exchange,
     AMQP_QUEUE_PREFIX: queuePrefix,
     JWT_SECRET: randomBytes(32).toString('hex'),
-    PASSWORD_SCRYPT_COST: '1024',
-    PROJECTION_RETRY_DELAYS_MS: '100,200',
-    // Functional suites drive many clients from one address; the security suite sets real limits.
-    RATE_LIMIT_DEFAULT: '100000',
-    RATE_LIMIT_AUTH_PER_IP: '10000',
-    RATE_LIMIT_AUTH_PER_ACCOUNT: '1000',
-    LOG_LEVEL: 'warn',
   };
   const config = AppConfig.fromEnvironment(env);
   await ensureDatabase(config);

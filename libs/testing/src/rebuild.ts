@@ -1,9 +1,18 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { CatalogProjection } from '@emporium/catalog';
 import { AppConfig } from '@emporium/config';
 import type { EventEnvelope } from '@emporium/contracts';
-import { createOrmOptions, ensureDatabase, migrateUp } from '@emporium/database';
+import {
+  createOrmOptions,
+  ensureDatabase,
+  migrateUp,
+  startEmbeddedDatabase,
+  type EmbeddedDatabase,
+} from '@emporium/database';
 import { ProjectionRunner, type Projection } from '@emporium/messaging';
 import { OrdersProjection, SalesProjection } from '@emporium/ordering';
 import { allEntities } from './entities.js';
@@ -43,13 +52,26 @@ async function tables(client: pg.Client): Promise<Record<string, unknown[]>> {
  * alone, into a scratch database, gives exactly the live read models; and no event was applied
  * twice or skipped.
  */
-export async function compareWithRebuild(liveDatabaseUrl: string): Promise<RebuildReport> {
+export async function compareWithRebuild(
+  liveDatabaseUrl: string,
+  { scratch: where = 'server' }: { scratch?: 'server' | 'embedded' } = {},
+): Promise<RebuildReport> {
   const scratchName = `emporium_rebuild_${crypto.randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const config = AppConfig.fromEnvironment({
-    NODE_ENV: 'test',
-    DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${scratchName}`,
-  });
-  await ensureDatabase(config);
+  // The rebuild goes into a database of its own: on the test server, or an embedded one (for a
+  // system under test that runs on the embedded database, with no server on the machine).
+  let embedded: EmbeddedDatabase | undefined;
+  let config: AppConfig;
+  if (where === 'embedded') {
+    const dataDir = await mkdtemp(join(tmpdir(), 'emporium-rebuild-'));
+    embedded = await startEmbeddedDatabase({ dataDir, port: 0, maxConnections: 16 });
+    config = AppConfig.fromEnvironment({ NODE_ENV: 'test' }).withEmbeddedDatabase(embedded.url);
+  } else {
+    config = AppConfig.fromEnvironment({
+      NODE_ENV: 'test',
+      DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${scratchName}`,
+    });
+    await ensureDatabase(config);
+  }
   await migrateUp(config, allEntities);
   const live = new pg.Client({ connectionString: liveDatabaseUrl });
   const scratch = new pg.Client({ connectionString: config.database.url });
@@ -119,9 +141,14 @@ export async function compareWithRebuild(liveDatabaseUrl: string): Promise<Rebui
     await orm.close();
     await live.end();
     await scratch.end();
-    const admin = new pg.Client({ connectionString: SERVICE_URLS.postgres });
-    await admin.connect();
-    await admin.query(`drop database if exists "${scratchName}" with (force)`);
-    await admin.end();
+    if (embedded) {
+      await embedded.close();
+      await rm(embedded.dataDir, { recursive: true, force: true });
+    } else {
+      const admin = new pg.Client({ connectionString: SERVICE_URLS.postgres });
+      await admin.connect();
+      await admin.query(`drop database if exists "${scratchName}" with (force)`);
+      await admin.end();
+    }
   }
 }
