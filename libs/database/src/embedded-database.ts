@@ -113,7 +113,7 @@ async function lockDataDirectory(dataDir: string, setting: string): Promise<{ re
     } catch (error) {
       if ((error as { code?: string }).code !== 'EEXIST') throw error;
       const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
         throw new EmbeddedDatabaseError(
           `DATA_DIR: "${setting}" is in use by process ${owner} (another \`npm start\`?); ` +
             'stop that process, or set DATA_DIR to another directory',

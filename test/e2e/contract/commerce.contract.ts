@@ -17,16 +17,16 @@ export interface CommerceContext {
   http: ReturnType<typeof httpClient>;
   db: pg.Pool;
   adminToken: string;
-  expectProblem(response: HttpResponse, status: number, code?: string): void;
-  eventCount(): Promise<number>;
-  newCustomer(): Promise<{ id: string; token: string; email: string }>;
-  createProduct(fields?: Record<string, unknown>): Promise<{ id: string; position: string; version: number }>;
-  placeOrder(
+  expectProblem: (response: HttpResponse, status: number, code?: string) => void;
+  eventCount: () => Promise<number>;
+  newCustomer: () => Promise<{ id: string; token: string; email: string }>;
+  createProduct: (fields?: Record<string, unknown>) => Promise<{ id: string; position: string; version: number }>;
+  placeOrder: (
     token: string,
     lines: Array<{ productId: string; quantity: number }>,
     headers?: Record<string, string>,
-  ): Promise<HttpResponse>;
-  after(position: string): Record<string, string>;
+  ) => Promise<HttpResponse>;
+  after: (position: string) => Record<string, string>;
 }
 
 /**
