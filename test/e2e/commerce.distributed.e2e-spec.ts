@@ -1,3 +1,4 @@
+/** @requires-services PostgreSQL RabbitMQ (see jest.config.js) */
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { poll, runToExit, SERVICE_URLS, type IsolatedEnvironment } from '@emporium/testing';
 import { describeCommerceContract } from './contract/commerce.contract.js';

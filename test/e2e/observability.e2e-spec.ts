@@ -1,3 +1,4 @@
+/** @requires-services PostgreSQL RabbitMQ (see jest.config.js) */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import {

@@ -1,3 +1,4 @@
+/** @requires-services PostgreSQL RabbitMQ (see jest.config.js) */
 import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { CatalogProjection, Product } from '@emporium/catalog';

@@ -1,3 +1,4 @@
+/** @requires-services PostgreSQL RabbitMQ (see jest.config.js) */
 import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
 import { MessageHeaders, PoisonMessageError, RabbitMqTransport, settle } from '@emporium/messaging';
 import type { EventEnvelope } from '@emporium/contracts';

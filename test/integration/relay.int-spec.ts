@@ -1,3 +1,4 @@
+/** @requires-services PostgreSQL RabbitMQ (see jest.config.js) */
 import { MikroORM } from '@mikro-orm/postgresql';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import pg from 'pg';

@@ -1,3 +1,4 @@
+/** @requires-services PostgreSQL RabbitMQ (see jest.config.js) */
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

@@ -55,7 +55,16 @@ export interface RunningSystemProcess {
  */
 export async function startAllInOne(
   env: Record<string, string>,
-  { cwd = ROOT, command }: { cwd?: string; command?: [string, ...string[]] } = {},
+  {
+    cwd = ROOT,
+    command,
+    processGroup = false,
+  }: {
+    cwd?: string;
+    command?: [string, ...string[]];
+    /** Run it in a process group of its own and signal the whole group, as Ctrl-C in a terminal does. */
+    processGroup?: boolean;
+  } = {},
 ): Promise<RunningSystemProcess> {
   const [file, ...args] = command ?? [
     process.execPath,
@@ -64,7 +73,16 @@ export async function startAllInOne(
     './dist/libs/telemetry/src/otel/preload.js',
     'dist/apps/all-in-one/src/main.js',
   ];
-  const child = spawn(file, args, { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'pipe' });
+  const child = spawn(file, args, {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: 'pipe',
+    detached: processGroup,
+  });
+  const signal = (name: NodeJS.Signals): void => {
+    if (processGroup && child.pid !== undefined) process.kill(-child.pid, name);
+    else child.kill(name);
+  };
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -89,16 +107,16 @@ export async function startAllInOne(
       }),
     ]);
   } catch (error) {
-    child.kill('SIGKILL');
+    signal('SIGKILL');
     throw error;
   }
   return {
     process: child,
     banner: banner!,
     output: () => output,
-    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+    stop: async (name: NodeJS.Signals = 'SIGTERM') => {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
+      signal(name);
       const [code] = (await exited) as [number | null];
       return code;
     },
