@@ -1,4 +1,4 @@
-import { AppConfig, ConfigError } from './app-config.js';
+import { AppConfig, ConfigError, requireAmqpUrl, requireDatabaseUrl } from './app-config.js';
 
 const problems = (env: Record<string, string>): string[] => {
   try {
@@ -17,6 +17,23 @@ describe('AppConfig', () => {
     expect(config.projectorPort).toBe(3001);
     expect(config.jwt.ephemeral).toBe(true);
     expect(config.warnings.join()).toMatch(/ephemeral HS256 key/);
+  });
+
+  it('runs on the embedded database and the in-process transport when no service is set', () => {
+    const config = AppConfig.fromEnvironment({});
+    expect(config.database).toMatchObject({ url: undefined, dataDir: '.data', embeddedPort: 0 });
+    expect(config.amqp.url).toBeUndefined();
+    expect(config.demoData).toBe(true);
+    expect(() => requireDatabaseUrl(config, 'the api')).toThrow(
+      /DATABASE_URL: is required by the api; only `npm start`/,
+    );
+    expect(() => requireAmqpUrl(config, 'the relay')).toThrow(/AMQP_URL: is required by the relay/);
+    const started = config.withEmbeddedDatabase('postgresql://postgres@127.0.0.1:5999/postgres');
+    expect(requireDatabaseUrl(started, 'the api')).toBe('postgresql://postgres@127.0.0.1:5999/postgres');
+    expect(started.port).toBe(config.port);
+    // A real database gets no demo data unless asked.
+    expect(AppConfig.fromEnvironment({ DATABASE_URL: 'postgresql://db/shop' }).demoData).toBe(false);
+    expect(AppConfig.fromEnvironment({ DATABASE_URL: 'postgresql://db/shop', DEMO_DATA: 'true' }).demoData).toBe(true);
   });
 
   it('names each malformed variable and what was wrong', () => {
