@@ -6,6 +6,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import helmet from '@fastify/helmet';
 import type { AppConfig } from '@emporium/config';
 import { exitWithin, Lifecycle, recordHttpMetrics } from '@emporium/health';
+import { nameHttpSpansByRoute } from '@emporium/telemetry';
 import { ApiModule } from './app.module.js';
 import { acceptJsonOnly } from './http/json-body.js';
 import { createValidationPipe } from './http/validation.js';
@@ -34,6 +35,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   });
   app.useLogger(app.get(Logger));
   recordHttpMetrics(app.getHttpAdapter().getInstance());
+  nameHttpSpansByRoute(app.getHttpAdapter().getInstance());
   app.setGlobalPrefix('api/v1', {
     exclude: [
       { path: 'metrics', method: RequestMethod.GET },

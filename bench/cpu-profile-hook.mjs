@@ -1,0 +1,21 @@
+// Preload for bench/profile.mjs: an IPC message 'profile' starts a CPU profile, the next one
+// writes it to $CPU_PROFILE_FILE (not a signal: Nest's shutdown hooks take SIGUSR2). Keeps start-up and seeding out of the profile.
+import { Session } from 'node:inspector';
+import { writeFileSync } from 'node:fs';
+
+const session = new Session();
+session.connect();
+let running = false;
+process.channel?.unref();
+process.on('message', (message) => {
+  if (message !== 'profile') return;
+  if (!running) {
+    running = true;
+    session.post('Profiler.enable', () => session.post('Profiler.setSamplingInterval', { interval: 200 }, () => session.post('Profiler.start')));
+    return;
+  }
+  session.post('Profiler.stop', (error, result) => {
+    if (!error) writeFileSync(process.env.CPU_PROFILE_FILE, JSON.stringify(result.profile));
+    running = false;
+  });
+});
