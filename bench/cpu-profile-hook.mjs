@@ -19,3 +19,9 @@ process.on('message', (message) => {
     running = false;
   });
 });
+// 'memory': answers with process.memoryUsage() and V8's heap spaces.
+process.on('message', async (message) => {
+  if (message !== 'memory') return;
+  const { getHeapSpaceStatistics } = await import('node:v8');
+  process.send({ memory: process.memoryUsage(), spaces: getHeapSpaceStatistics().map((s) => [s.space_name, Math.round(s.space_size / 2 ** 20)]) });
+});

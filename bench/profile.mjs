@@ -27,6 +27,8 @@ const admin = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1
 await admin.connect();
 await admin.query(`drop database if exists ${DB} with (force)`);
 await admin.query(`create database ${DB}`);
+// LOG_STATEMENTS=1: every statement of this database in the server log, to count round trips.
+if (process.env.LOG_STATEMENTS) await admin.query(`alter database ${DB} set log_statement = 'all'`);
 await admin.end();
 const env = {
   PATH: process.env.PATH,
@@ -108,6 +110,12 @@ const busy = (a) => a.reduce((x, y) => x + y, 0) - a[3] - a[4];
 console.log(`api cpu ${Math.round(((cpuTicks() - ticks0) / 100 / ((Date.now() - t0) / 1000)) * 100)}% of one core; machine busy ${Math.round(((busy(stat1) - busy(stat0)) / (stat1.reduce((x, y) => x + y, 0) - stat0.reduce((x, y) => x + y, 0))) * 100)}%`);
 const rss = Number(execFileSync('ps', ['-o', 'rss=', '-p', String(api.pid)]).toString().trim()) / 1024;
 console.log(`api rss ${Math.round(rss)} MB`);
+if (PROF) {
+  api.send('memory');
+  const [reply] = await once(api, 'message');
+  const mb = (n) => `${Math.round(n / 2 ** 20)}`;
+  console.log(`api memory MB: ${Object.entries(reply.memory).map(([k, v]) => `${k} ${mb(v)}`).join(', ')}; heap spaces ${reply.spaces.map(([n, v]) => `${n.replace('_space', '')} ${v}`).join(', ')}`);
+}
 if (PROF) {
   api.send('profile');
   for (let i = 0; i < 100 && !existsSync(profFile); i++) await sleep(100);

@@ -2,3 +2,4 @@ export { DatabaseModule } from './database.module.js';
 export { createOrmOptions, type EntityClass } from './orm-options.js';
 export { ensureDatabase, migrateUp, createMigration, unreachableDatabase } from './migrate.js';
 export { isConcurrencyConflict, isTransientDatabaseError, isUniqueViolation } from './errors.js';
+export { readQuery } from './read-query.js';
