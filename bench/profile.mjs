@@ -50,6 +50,12 @@ const env = {
   PORT: String(PORT),
 };
 execFileSync(process.execPath, ['dist/apps/migrate/src/main.js', 'up'], { cwd: ROOT, env, stdio: 'ignore' });
+// Messages left from an earlier run name events of a dropped database: start with empty queues.
+for (const p of ['catalog', 'orders', 'sales']) {
+  for (const s of ['', '.dlq', '.retry.1000ms', '.retry.5000ms', '.retry.30000ms']) {
+    try { execFileSync('rabbitmqctl', ['-q', 'delete_queue', `profile.${p}${s}`], { stdio: 'ignore' }); } catch {}
+  }
+}
 const profDir = `${ROOT}bench/profiles`;
 mkdirSync(profDir, { recursive: true });
 const profFile = `${profDir}/${mode}-${OTEL ? 'otel' : 'no-otel'}.cpuprofile`;
@@ -61,6 +67,15 @@ const api = spawn(
   [...extra, ...(PROF ? ['--import', './bench/cpu-profile-hook.mjs'] : []), '--import', './dist/libs/telemetry/src/otel/preload.js', 'dist/apps/api/src/main.js'],
   { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
 );
+// Orders: the projector runs too (profiled into <file>.projector.cpuprofile), so relayed events are consumed.
+const projector =
+  mode === 'orders'
+    ? spawn(
+        process.execPath,
+        [...extra, ...(PROF ? ['--import', './bench/cpu-profile-hook.mjs'] : []), '--import', './dist/libs/telemetry/src/otel/preload.js', 'dist/apps/projector/src/main.js'],
+        { cwd: ROOT, env: { ...env, PROJECTOR_PORT: String(PORT + 1), CPU_PROFILE_FILE: profFile.replace('.cpuprofile', '.projector.cpuprofile') }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
+      )
+    : undefined;
 const base = `http://127.0.0.1:${PORT}`;
 for (let i = 0; ; i++) {
   try { if ((await fetch(`${base}/health/ready`)).status === 200) break; } catch {}
@@ -100,13 +115,16 @@ const requests = {
 }[mode];
 await autocannon({ url: base, requests, connections: 32, duration: 2 }); // warm-up
 if (PROF) api.send('profile');
-const cpuTicks = () => { const f = readFileSync(`/proc/${api.pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
+if (PROF) projector?.send('profile');
+const cpuTicks = (pid = api.pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
 const idle = () => readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
 const [ticks0, stat0, t0] = [cpuTicks(), idle(), Date.now()];
+const projectorTicks0 = projector ? cpuTicks(projector.pid) : 0;
 const r = await autocannon({ url: base, requests, connections: mode === 'orders' ? 16 : 32, duration: Number(seconds) });
 console.log(`${mode}: ${Math.round(r.requests.average)} req/s p50 ${r.latency.p50} p99 ${r.latency.p99} non2xx ${r.non2xx} errors ${r.errors}`);
 const stat1 = idle();
 const busy = (a) => a.reduce((x, y) => x + y, 0) - a[3] - a[4];
+if (projector) console.log(`projector cpu ${Math.round(((cpuTicks(projector.pid) - projectorTicks0) / 100 / ((Date.now() - t0) / 1000)) * 100)}% of one core`);
 console.log(`api cpu ${Math.round(((cpuTicks() - ticks0) / 100 / ((Date.now() - t0) / 1000)) * 100)}% of one core; machine busy ${Math.round(((busy(stat1) - busy(stat0)) / (stat1.reduce((x, y) => x + y, 0) - stat0.reduce((x, y) => x + y, 0))) * 100)}%`);
 const rss = Number(execFileSync('ps', ['-o', 'rss=', '-p', String(api.pid)]).toString().trim()) / 1024;
 console.log(`api rss ${Math.round(rss)} MB`);
@@ -118,14 +136,19 @@ if (PROF) {
 }
 if (PROF) {
   api.send('profile');
+  projector?.send('profile');
   for (let i = 0; i < 100 && !existsSync(profFile); i++) await sleep(100);
   await sleep(300);
 }
 api.kill('SIGTERM');
 await once(api, 'exit');
+if (projector) {
+  projector.kill('SIGTERM');
+  await once(projector, 'exit');
+}
 sink.close();
-if (PROF) {
-  const profile = JSON.parse(readFileSync(profFile, 'utf8'));
+function summarise(file) {
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
   const dt = profile.timeDeltas;
@@ -146,6 +169,10 @@ if (PROF) {
     pkg.set(p, (pkg.get(p) ?? 0) + t);
   }
   const show = (m, n) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, t]) => `${((t / total) * 100).toFixed(1).padStart(5)}%  ${k}`).join('\n');
-  console.log(`\n-- packages (self) --\n${show(pkg, 25)}\n\n-- functions (self) --\n${show(fn, 45)}`);
+  console.log(`\n== ${file.replace(ROOT, '')}\n-- packages (self) --\n${show(pkg, 25)}\n\n-- functions (self) --\n${show(fn, 45)}`);
+}
+if (PROF) {
+  summarise(profFile);
+  if (projector) summarise(profFile.replace('.cpuprofile', '.projector.cpuprofile'));
 }
 process.exit(0);

@@ -86,9 +86,14 @@ export class ProjectionRunner {
         for (const event of missing) await this.applyOne(db, projection, event);
         this.logger.debug(`${name}: filled ${missing.length} event(s) of ${stored.aggregateId} from event_log`);
       }
-      await this.applyOne(db, projection, stored);
-      await sql`update projection_streams set version = ${stored.aggregateVersion}
-                where projection = ${name} and aggregate_id = ${stored.aggregateId}`.execute(db);
+      // The stream version advances and the inbox records the event in one statement (the CTE's
+      // update always runs); the read model changes only if the inbox did not hold the event yet.
+      const recorded = await sql`with advanced as (
+            update projection_streams set version = ${stored.aggregateVersion}
+             where projection = ${name} and aggregate_id = ${stored.aggregateId})
+          insert into projection_inbox (projection, event_id, position)
+          values (${name}, ${stored.id}, ${stored.position}) on conflict do nothing`.execute(db);
+      if (recorded.numAffectedRows !== 0n) await projection.apply(stored, db);
       return 'applied';
     });
   }
