@@ -25,3 +25,10 @@ process.on('message', async (message) => {
   const { getHeapSpaceStatistics } = await import('node:v8');
   process.send({ memory: process.memoryUsage(), spaces: getHeapSpaceStatistics().map((s) => [s.space_name, Math.round(s.space_size / 2 ** 20)]) });
 });
+// 'heap': writes a heap snapshot next to the CPU profile.
+process.on('message', async (message) => {
+  if (message !== 'heap') return;
+  const { writeHeapSnapshot } = await import('node:v8');
+  writeHeapSnapshot(process.env.CPU_PROFILE_FILE.replace('.cpuprofile', '.heapsnapshot'));
+  process.send({ heap: 'written' });
+});

@@ -90,6 +90,11 @@ const call = async (method, path, body, token) => {
   });
   return { status: res.status, body: await res.json().catch(() => undefined) };
 };
+if (PROF) {
+  api.send('memory');
+  const [idle] = await once(api, 'message');
+  console.log(`api idle after start: rss ${Math.round(idle.memory.rss / 2 ** 20)} MB, heap used ${Math.round(idle.memory.heapUsed / 2 ** 20)} MB`);
+}
 const adminToken = (await call('POST', '/api/v1/auth/login', { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD })).body.accessToken;
 const ids = [];
 for (let b = 0; b < 10; b++) {
@@ -132,6 +137,10 @@ if (PROF) {
   api.send('memory');
   const [reply] = await once(api, 'message');
   const mb = (n) => `${Math.round(n / 2 ** 20)}`;
+  if (process.argv.includes('--heap')) {
+    api.send('heap');
+    await once(api, 'message');
+  }
   console.log(`api memory MB: ${Object.entries(reply.memory).map(([k, v]) => `${k} ${mb(v)}`).join(', ')}; heap spaces ${reply.spaces.map(([n, v]) => `${n.replace('_space', '')} ${v}`).join(', ')}`);
 }
 if (PROF) {
