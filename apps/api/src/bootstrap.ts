@@ -3,13 +3,13 @@ import { Logger as NestLogger, RequestMethod } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import helmet from '@fastify/helmet';
 import type { AppConfig } from '@emporium/config';
 import { exitWithin, Lifecycle, recordHttpMetrics } from '@emporium/health';
 import { nameHttpSpansByRoute } from '@emporium/telemetry';
 import { ApiModule } from './app.module.js';
 import { acceptJsonOnly } from './http/json-body.js';
 import { createValidationPipe } from './http/validation.js';
+import { securityHeaders } from './http/security-headers.js';
 import { buildOpenApiDocument, serveOpenApi } from './openapi.js';
 
 export async function createApiApp(config: AppConfig): Promise<NestFastifyApplication> {
@@ -46,7 +46,7 @@ export async function createApiApp(config: AppConfig): Promise<NestFastifyApplic
   });
   app.useGlobalPipes(createValidationPipe());
   acceptJsonOnly(app.getHttpAdapter().getInstance(), config.http.bodyLimitBytes);
-  await app.register(helmet, {
+  securityHeaders(app.getHttpAdapter().getInstance(), {
     // The API answers JSON: nothing may run. Only the OpenAPI UI below gets a looser policy.
     contentSecurityPolicy: {
       directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"] },
