@@ -16,4 +16,5 @@ COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 USER node
 EXPOSE 3000 3001
-CMD ["node", "--enable-source-maps", "--import", "./dist/libs/telemetry/src/otel/preload.js", "dist/apps/api/src/main.js"]
+# Old space capped to fit a 384 MiB container with room for code and buffers (BENCHMARKS.md).
+CMD ["node", "--max-old-space-size=192", "--enable-source-maps", "--import", "./dist/libs/telemetry/src/otel/preload.js", "dist/apps/api/src/main.js"]

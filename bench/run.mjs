@@ -4,7 +4,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -23,7 +23,8 @@ const children = [];
 function start(name, script, env, port) {
   const args = script.endsWith('.mjs')
     ? [script]
-    : ['--enable-source-maps', '--import', './dist/libs/telemetry/src/otel/preload.js', script];
+    : // As deployed (Dockerfile, deploy/k8s): V8's old space capped at 192 MB.
+      ['--max-old-space-size=192', '--enable-source-maps', '--import', './dist/libs/telemetry/src/otel/preload.js', script];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
   return { name, child, port };
@@ -39,6 +40,38 @@ async function stop(proc) {
   if (proc.child.exitCode !== null) return;
   proc.child.kill('SIGTERM');
   await once(proc.child, 'exit');
+}
+/** CPU ticks (1/100 s) used so far by each process of the system under test, with its group. */
+function cpuTicks() {
+  const ticks = new Map();
+  const apiPid = String(api.child.pid);
+  const projectorPid = String(projector.child.pid);
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      let group;
+      if (pid === apiPid) group = 'api';
+      else if (pid === projectorPid) group = 'projector';
+      else if (comm === 'beam.smp') group = 'rabbitmq';
+      else if (comm === 'postgres') {
+        // This run's backends, plus the server's shared background processes (WAL writer, …).
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        if (cmd.includes(DB) || !/\(\d+\)/.test(cmd)) group = 'postgres';
+      }
+      if (group) ticks.set(pid, { group, ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {}
+  }
+  return ticks;
+}
+/** Percent of one core used by each group between two cpuTicks() (200 = both cores). */
+function cpuPercentBetween(before, after, seconds) {
+  const out = { api: 0, projector: 0, postgres: 0, rabbitmq: 0 };
+  for (const [pid, { group, ticks }] of after) out[group] += ticks - (before.get(pid)?.ticks ?? 0);
+  for (const k of Object.keys(out)) out[k] = Math.round(out[k] / seconds);
+  return out;
 }
 function rssMb(pid) {
   try { return Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)]).toString().trim()) / 1024; } catch { return 0; }
@@ -144,6 +177,7 @@ await waitReady(PORTS.reference, `/products/${productIds[0]}`);
 const pick = (list) => list[Math.floor(Math.random() * list.length)];
 async function cannon(name, options, sampler) {
   const cpuBefore = process.cpuUsage();
+  const ticksBefore = cpuTicks();
   const started = Date.now();
   const samples = [];
   const timer = sampler ? setInterval(async () => samples.push(await sampler()), 500) : undefined;
@@ -151,6 +185,9 @@ async function cannon(name, options, sampler) {
   clearInterval(timer);
   const wall = (Date.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  const ticksAfter = cpuTicks();
+  // Percent of one core used by each part during the run (200 = both cores).
+  const cpuPercent = cpuPercentBetween(ticksBefore, ticksAfter, wall);
   const out = {
     name,
     requestsPerSecond: Math.round(result.requests.average),
@@ -159,9 +196,10 @@ async function cannon(name, options, sampler) {
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     loadGeneratorCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / wall) * 100),
+    cpuPercent,
     samples,
   };
-  console.log(`${name.padEnd(48)} ${String(out.requestsPerSecond).padStart(7)} req/s  p50 ${out.p50Ms} ms  p99 ${out.p99Ms} ms  non2xx ${out.non2xx}  errors ${out.errors}  lg-cpu ${out.loadGeneratorCpuPercent}%`);
+  console.log(`${name.padEnd(48)} ${String(out.requestsPerSecond).padStart(7)} req/s  p50 ${out.p50Ms} ms  p99 ${out.p99Ms} ms  non2xx ${out.non2xx}  errors ${out.errors}  lg-cpu ${out.loadGeneratorCpuPercent}%  cpu% ${Object.entries(cpuPercent).map(([k, v]) => `${k} ${v}`).join(' ')}`);
   return out;
 }
 const byId = (port, prefix) => ({

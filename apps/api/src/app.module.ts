@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { PassportModule } from '@nestjs/passport';
 import { ThrottlerModule } from '@nestjs/throttler';
@@ -13,10 +13,8 @@ import { HealthModule } from '@emporium/health';
 import { loggingModule } from '@emporium/telemetry';
 import { JwtAuthGuard, RolesGuard } from './auth/auth.guards.js';
 import { JwtStrategy } from './auth/jwt.strategy.js';
-import { IdempotencyInterceptor } from './http/idempotency.interceptor.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { RateLimitGuard, rateLimitOptions } from './http/rate-limit.js';
-import { ReadYourWritesInterceptor } from './http/read-your-writes.interceptor.js';
 import { apiControllers } from './controllers.js';
 
 export const apiEntities = [...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities];
@@ -67,9 +65,8 @@ export class ApiModule {
         { provide: APP_GUARD, useClass: JwtAuthGuard },
         { provide: APP_GUARD, useClass: RolesGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
-        // Order matters: wait for the read model first, then replay or record idempotent responses.
-        { provide: APP_INTERCEPTOR, useClass: ReadYourWritesInterceptor },
-        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+        // Interceptors are bound per route by @ReadModel (X-Min-Position) and @Idempotent
+        // (Idempotency-Key); no route has both.
       ],
     };
   }

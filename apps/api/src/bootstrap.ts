@@ -3,12 +3,13 @@ import { Logger as NestLogger, RequestMethod } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import helmet from '@fastify/helmet';
 import type { AppConfig } from '@emporium/config';
 import { exitWithin, Lifecycle, recordHttpMetrics } from '@emporium/health';
+import { nameHttpSpansByRoute } from '@emporium/telemetry';
 import { ApiModule } from './app.module.js';
 import { acceptJsonOnly } from './http/json-body.js';
 import { createValidationPipe } from './http/validation.js';
+import { securityHeaders } from './http/security-headers.js';
 import { buildOpenApiDocument, serveOpenApi } from './openapi.js';
 
 /**
@@ -45,6 +46,7 @@ export async function createApiApp(
   });
   app.useLogger(app.get(Logger));
   recordHttpMetrics(app.getHttpAdapter().getInstance());
+  nameHttpSpansByRoute(app.getHttpAdapter().getInstance());
   app.setGlobalPrefix('api/v1', {
     exclude: [
       { path: 'metrics', method: RequestMethod.GET },
@@ -55,7 +57,7 @@ export async function createApiApp(
   });
   app.useGlobalPipes(createValidationPipe());
   acceptJsonOnly(app.getHttpAdapter().getInstance(), config.http.bodyLimitBytes);
-  await app.register(helmet, {
+  securityHeaders(app.getHttpAdapter().getInstance(), {
     // The API answers JSON: nothing may run. Only the OpenAPI UI below gets a looser policy.
     contentSecurityPolicy: {
       directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"] },

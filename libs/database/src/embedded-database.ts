@@ -12,6 +12,17 @@ export class EmbeddedDatabaseError extends Error {
   }
 }
 
+const servedHere = new Set<string>();
+
+/**
+ * Is `url` an embedded database served by this process? Its connections share one session, so
+ * named prepared statements (per session in PostgreSQL) must not be used on it: a second
+ * connection preparing the same name would find it taken.
+ */
+export function isEmbeddedDatabaseUrl(url: string | undefined): boolean {
+  return url !== undefined && servedHere.has(url);
+}
+
 export interface EmbeddedDatabase {
   /** A `postgresql://` URL to the embedded database, for the same driver as a real server. */
   url: string;
@@ -65,11 +76,13 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
       );
     }
     const url = `postgresql://postgres@${server.address}/postgres`;
+    servedHere.add(url);
     return {
       url,
       dataDir,
       created,
       close: async () => {
+        servedHere.delete(url);
         await server.stop();
         await db.close();
         await lock.release();

@@ -2,4 +2,10 @@ export { DatabaseModule } from './database.module.js';
 export { createOrmOptions, type EntityClass } from './orm-options.js';
 export { ensureDatabase, migrateUp, createMigration, unreachableDatabase } from './migrate.js';
 export { isConcurrencyConflict, isTransientDatabaseError, isUniqueViolation } from './errors.js';
-export { EmbeddedDatabaseError, startEmbeddedDatabase, type EmbeddedDatabase } from './embedded-database.js';
+export {
+  EmbeddedDatabaseError,
+  isEmbeddedDatabaseUrl,
+  startEmbeddedDatabase,
+  type EmbeddedDatabase,
+} from './embedded-database.js';
+export { readQuery } from './read-query.js';

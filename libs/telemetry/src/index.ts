@@ -10,3 +10,4 @@ export {
 } from './metrics.js';
 export { Traced } from './traced.js';
 export { loggingModule } from './logging.js';
+export { nameHttpSpansByRoute } from './http-route-span.js';

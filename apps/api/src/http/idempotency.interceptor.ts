@@ -3,6 +3,7 @@ import {
   Injectable,
   Logger,
   SetMetadata,
+  UseInterceptors,
   applyDecorators,
   type CallHandler,
   type ExecutionContext,
@@ -27,10 +28,14 @@ const IDEMPOTENT = 'emporium:idempotent';
 const KEY = /^[A-Za-z0-9_.:-]{1,255}$/;
 const RETENTION_HOURS = 24;
 
-/** The route accepts `Idempotency-Key` (commands only: never login, which returns a secret). */
+/**
+ * The route accepts `Idempotency-Key` (commands only: never login, which returns a secret). The
+ * interceptor is bound to these routes only: elsewhere it ignored the header anyway.
+ */
 export const Idempotent = (): MethodDecorator =>
   applyDecorators(
     SetMetadata(IDEMPOTENT, true),
+    UseInterceptors(IdempotencyInterceptor),
     ApiProblems(
       [400, 'invalid input, or a malformed Idempotency-Key'],
       [409, 'a conflict, or the first request with this Idempotency-Key is still running'],

@@ -1,5 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { Injectable, SetMetadata, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import {
+  applyDecorators,
+  Injectable,
+  SetMetadata,
+  UseInterceptors,
+  type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { from, switchMap, type Observable } from 'rxjs';
@@ -15,9 +20,16 @@ export interface ReadModelRef {
   eventTypes: readonly string[];
 }
 
-/** Marks a query route as served by a projection, enabling `X-Min-Position`. */
+/**
+ * Marks a query route as served by a projection, enabling `X-Min-Position`. The interceptor is
+ * bound to these routes only (not global): on every other route it had nothing to do but still
+ * cost an rxjs pipeline per request.
+ */
 export const ReadModel = (projection: string, eventTypes: readonly string[]): MethodDecorator =>
-  SetMetadata(READ_MODEL, { projection, eventTypes } satisfies ReadModelRef);
+  applyDecorators(
+    SetMetadata(READ_MODEL, { projection, eventTypes } satisfies ReadModelRef),
+    UseInterceptors(ReadYourWritesInterceptor),
+  );
 
 /**
  * `X-Min-Position: <position>` on a query: answer only once the projection has applied that

@@ -66,14 +66,17 @@ export class ProjectionRunner {
     if (!projection.eventTypes.includes(delivered.type)) {
       throw new PoisonMessageError(`projection ${name} does not handle ${delivered.type}`);
     }
+    let stored: EventEnvelope | undefined;
     if (schema !== undefined) {
       if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
       await sql`select set_config('search_path', ${`${schema}, public`}, true)`.execute(db);
+      stored = await this.loadEvent(db, delivered.id);
     } else {
       // Live applies share this lock; a rebuild's swap takes it exclusively for its last moment.
-      await sql`select pg_advisory_xact_lock_shared(hashtext(${`projection:${name}`}))`.execute(db);
+      // Taken in the statement that loads the event (one round trip instead of two), before any
+      // read-model table is touched; an event that is not found is refused below anyway.
+      stored = await this.loadEvent(db, delivered.id, `projection:${name}`);
     }
-    const stored = await this.loadEvent(db, delivered.id);
     if (!stored) throw new PoisonMessageError(`event ${delivered.id} is not in event_log`);
     if (stored.type !== delivered.type || stored.aggregateId !== delivered.aggregateId) {
       throw new PoisonMessageError(`event ${delivered.id} does not match event_log (type or aggregate differs)`);
@@ -90,9 +93,14 @@ export class ProjectionRunner {
       for (const event of missing) await this.applyOne(db, projection, event);
       this.logger.debug(`${name}: filled ${missing.length} event(s) of ${stored.aggregateId} from event_log`);
     }
-    await this.applyOne(db, projection, stored);
-    await sql`update projection_streams set version = ${stored.aggregateVersion}
-              where projection = ${name} and aggregate_id = ${stored.aggregateId}`.execute(db);
+    // The stream version advances and the inbox records the event in one statement (the CTE's
+    // update always runs); the read model changes only if the inbox did not hold the event yet.
+    const recorded = await sql`with advanced as (
+          update projection_streams set version = ${stored.aggregateVersion}
+           where projection = ${name} and aggregate_id = ${stored.aggregateId})
+        insert into projection_inbox (projection, event_id, position)
+        values (${name}, ${stored.id}, ${stored.position}) on conflict do nothing`.execute(db);
+    if (recorded.numAffectedRows !== 0n) await projection.apply(stored, db);
     return 'applied';
   }
 
@@ -104,18 +112,26 @@ export class ProjectionRunner {
     await projection.apply(event, db);
   }
 
+  /**
+   * The stream row, created at version 0 if new, locked until the transaction ends; one statement:
+   * `on conflict do update` locks the existing row as `select … for update` would (a concurrent
+   * consumer of the same aggregate waits here) and returns its committed version.
+   */
   private async lockStream(db: Db, projection: string, aggregateId: string): Promise<number> {
-    await sql`insert into projection_streams (projection, aggregate_id, version)
-              values (${projection}, ${aggregateId}, 0) on conflict do nothing`.execute(db);
-    const { rows } = await sql<{ version: number }>`select version from projection_streams
-        where projection = ${projection} and aggregate_id = ${aggregateId} for update`.execute(db);
+    const { rows } = await sql<{ version: number }>`insert into projection_streams (projection, aggregate_id, version)
+        values (${projection}, ${aggregateId}, 0)
+        on conflict (projection, aggregate_id) do update set version = projection_streams.version
+        returning version`.execute(db);
     return rows[0].version;
   }
 
-  private async loadEvent(db: Db, id: string): Promise<EventEnvelope | undefined> {
-    const { rows } = await sql<EventRow>`select ${sql.raw(EVENT_ROW_COLUMNS)} from event_log where id = ${id}`.execute(
-      db,
-    );
+  /** With `sharedLock`: also takes that transaction-scoped shared advisory lock, in the same statement. */
+  private async loadEvent(db: Db, id: string, sharedLock?: string): Promise<EventEnvelope | undefined> {
+    const { rows } =
+      sharedLock === undefined
+        ? await sql<EventRow>`select ${sql.raw(EVENT_ROW_COLUMNS)} from event_log where id = ${id}`.execute(db)
+        : await sql<EventRow>`select pg_advisory_xact_lock_shared(hashtext(${sharedLock})) as locked,
+              ${sql.raw(EVENT_ROW_COLUMNS)} from event_log where id = ${id}`.execute(db);
     return rows[0] ? toEnvelope(rows[0]) : undefined;
   }
 

@@ -8,34 +8,19 @@
  * export on (OTLP over HTTP, batched); OTEL_SERVICE_NAME names the service (default: by app);
  * OTEL_SDK_DISABLED=true turns tracing off. Without an endpoint spans are still created (trace ids
  * in logs and event metadata) but nothing is exported and nothing is logged per span.
+ *
+ * Spans per request: the HTTP server span (named by route: nameHttpSpansByRoute), the command or
+ * query span, and one per SQL statement and broker publish. The Fastify and Nest instrumentations
+ * are not loaded: they added three to four spans per request (Fastify request and handler, Nest
+ * request context and handler) that repeated the HTTP span's timing, and cost more CPU than the
+ * request's own work (docs/adr/0009-observability.md, BENCHMARKS.md).
  */
-import { register } from 'node:module';
-import { FastifyOtelInstrumentation } from '@fastify/otel';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { AmqplibInstrumentation } from '@opentelemetry/instrumentation-amqplib';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { NestInstrumentation } from '@opentelemetry/instrumentation-nestjs-core';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
-
-// Nest 12 is ESM-only: its modules are patched through the ESM loader hook.
-register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
-  data: { include: [/\/node_modules\/@nestjs\/core\//] },
-});
-
-/** The published Nest instrumentation stops at <12; the patched code paths are unchanged in 12. */
-class Nest12Instrumentation extends NestInstrumentation {
-  override init(): ReturnType<NestInstrumentation['init']> {
-    const definition = super.init() as unknown as {
-      supportedVersions: string[];
-      files: Array<{ supportedVersions: string[] }>;
-    };
-    definition.supportedVersions = ['>=4.0.0 <13'];
-    for (const file of definition.files) file.supportedVersions = ['>=4.0.0 <13'];
-    return definition as unknown as ReturnType<NestInstrumentation['init']>;
-  }
-}
 
 const env = process.env;
 const app = /projector/.test(process.argv[1] ?? '') ? 'projector' : 'api';
@@ -52,11 +37,6 @@ if (env.OTEL_SDK_DISABLED !== 'true') {
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => IGNORED.has((request.url ?? '').split('?')[0]),
       }),
-      new FastifyOtelInstrumentation({
-        registerOnInitialization: true,
-        ignorePaths: (o) => IGNORED.has(o.url.split('?')[0]),
-      }),
-      new Nest12Instrumentation(),
       new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       new AmqplibInstrumentation(),
     ],

@@ -1,10 +1,12 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { sql } from 'kysely';
+import { readQuery } from '@emporium/database';
 import { ProductNotFound } from '../../domain/product.errors.js';
 import { PRODUCT_COLUMNS, toProductView, type ProductRow, type ProductView } from '../product-view.js';
 import { GetProduct } from './get-product.query.js';
 import { Traced } from '@emporium/telemetry';
+
+const BY_ID = `select ${PRODUCT_COLUMNS} from read_catalog_products where id = $1`;
 
 @QueryHandler(GetProduct)
 export class GetProductHandler implements IQueryHandler<GetProduct> {
@@ -12,9 +14,8 @@ export class GetProductHandler implements IQueryHandler<GetProduct> {
 
   @Traced('query')
   async execute({ productId }: GetProduct): Promise<ProductView> {
-    const { rows } = await sql<ProductRow>`select ${sql.raw(PRODUCT_COLUMNS)} from read_catalog_products
-        where id = ${productId}`.execute(this.orm.em.fork().getKysely());
-    if (!rows[0]) throw new ProductNotFound(productId);
-    return toProductView(rows[0]);
+    const [row] = await readQuery<ProductRow>(this.orm, 'catalog.product-by-id', BY_ID, [productId]);
+    if (!row) throw new ProductNotFound(productId);
+    return toProductView(row);
   }
 }

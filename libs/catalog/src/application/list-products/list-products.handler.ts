@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { sql, type RawBuilder } from 'kysely';
+import { readQuery } from '@emporium/database';
 import { InvalidCursor, PRODUCT_COLUMNS, toProductView, type ProductRow, type ProductView } from '../product-view.js';
 import { ListProducts, type ProductSort } from './list-products.query.js';
 import { Traced } from '@emporium/telemetry';
@@ -58,32 +59,43 @@ export class ListProductsHandler implements IQueryHandler<ListProducts> {
   @Traced('query')
   async execute({ filter }: ListProducts): Promise<{ items: ProductView[]; nextCursor: string | null }> {
     const spec = SORTS[filter.sort];
-    const where: RawBuilder<unknown>[] = [sql`status = 'active'`];
-    if (filter.category !== undefined) where.push(sql`category = ${filter.category}`);
-    if (filter.minPrice !== undefined) where.push(sql`price_cents >= ${filter.minPrice}`);
-    if (filter.maxPrice !== undefined) where.push(sql`price_cents <= ${filter.maxPrice}`);
-    if (filter.inStock === true) where.push(sql`stock > 0`);
-    if (filter.inStock === false) where.push(sql`stock = 0`);
-    if (filter.q !== undefined) where.push(sql`search @@ websearch_to_tsquery('english', ${filter.q})`);
+    // Plain parameterised SQL: every value is a $n parameter; only fixed fragments are joined. The
+    // text depends only on which filters are present, so it names a prepared statement.
+    const values: unknown[] = [];
+    const param = (value: unknown): string => `$${values.push(value)}`;
+    const where: string[] = [`status = 'active'`];
+    if (filter.category !== undefined) where.push(`category = ${param(filter.category)}`);
+    if (filter.minPrice !== undefined) where.push(`price_cents >= ${param(filter.minPrice)}`);
+    if (filter.maxPrice !== undefined) where.push(`price_cents <= ${param(filter.maxPrice)}`);
+    if (filter.inStock === true) where.push(`stock > 0`);
+    if (filter.inStock === false) where.push(`stock = 0`);
+    if (filter.q !== undefined) where.push(`search @@ websearch_to_tsquery('english', ${param(filter.q)})`);
     if (filter.cursor !== undefined) {
       const cursor = decodeCursor(filter.cursor, filter.sort);
-      const value = spec.column === 'created_at' ? sql`${cursor.v}::timestamptz` : sql`${cursor.v}`;
-      where.push(
-        spec.descending
-          ? sql`(${sql.ref(spec.column)}, id) < (${value}, ${cursor.id}::uuid)`
-          : sql`(${sql.ref(spec.column)}, id) > (${value}, ${cursor.id}::uuid)`,
-      );
+      const value = spec.column === 'created_at' ? `${param(cursor.v)}::timestamptz` : param(cursor.v);
+      where.push(`(${spec.column}, id) ${spec.descending ? '<' : '>'} (${value}, ${param(cursor.id)}::uuid)`);
     }
-    const direction = spec.descending ? sql`desc` : sql`asc`;
-    const { rows } = await sql<ProductRow>`
-      select ${sql.raw(PRODUCT_COLUMNS)} from read_catalog_products
-       where ${sql.join(where, sql` and `)}
-       order by ${sql.ref(spec.column)} ${direction}, id ${direction}
-       limit ${filter.limit + 1}`.execute(this.orm.em.fork().getKysely());
+    const direction = spec.descending ? 'desc' : 'asc';
+    const text = `select ${PRODUCT_COLUMNS} from read_catalog_products
+       where ${where.join(' and ')}
+       order by ${spec.column} ${direction}, id ${direction}
+       limit ${param(filter.limit + 1)}`;
+    const rows = await readQuery<ProductRow>(this.orm, `catalog.products:${statementKey(text)}`, text, values);
     const page = rows.slice(0, filter.limit);
     const last = page.at(-1);
     const nextCursor =
       rows.length > filter.limit && last ? encodeCursor({ s: filter.sort, v: spec.value(last), id: last.id }) : null;
     return { items: page.map(toProductView), nextCursor };
   }
+}
+
+/** A short stable name for one statement text (PostgreSQL truncates names at 63 bytes). */
+const statementKeys = new Map<string, string>();
+function statementKey(text: string): string {
+  let key = statementKeys.get(text);
+  if (key === undefined) {
+    key = createHash('sha1').update(text).digest('hex').slice(0, 16);
+    statementKeys.set(text, key);
+  }
+  return key;
 }
