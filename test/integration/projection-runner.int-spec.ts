@@ -131,6 +131,50 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
     expect(Number(inbox[0].n)).toBe(6);
   });
 
+  it('applies deliveries arriving together in one transaction (group commit) and settles each', async () => {
+    const ids = await Promise.all([createProduct(1), createProduct(2), createProduct(3)]);
+    for (const id of ids) await restock(id, 10);
+    const streams = await Promise.all(ids.map(stream));
+    const events = streams.flat();
+    // Aggregates interleaved in reverse, plus a redelivery, as a broker may hand them over (each
+    // stream's own versions stay in order, so no delivery fills another's gap).
+    const deliveries = [0, 1].flatMap((version) => streams.map((s) => s[version]).reverse()).concat(events[0]);
+    const settlements = await Promise.all(deliveries.map((e) => runner.settle('catalog', e)));
+
+    expect(settlements.every((s) => s.ok)).toBe(true);
+    expect(settlements.filter((s) => s.ok && s.outcome === 'applied').length).toBeLessThanOrEqual(events.length);
+    const rows = await query<{ id: string; stock: number; version: number }>(
+      'select id, stock, version from read_catalog_products where id = any($1::uuid[]) order by stock',
+      [ids],
+    );
+    expect(rows.map((r) => [r.stock, r.version])).toEqual([
+      [11, 2],
+      [12, 2],
+      [13, 2],
+    ]);
+    // Rows written by one transaction share its id (xmin): fewer transactions than events.
+    const [tx] = await query<{ events: string; transactions: string }>(
+      `select count(*) as events, count(distinct xmin::text) as transactions from projection_inbox
+        where projection = 'catalog' and event_id = any($1::uuid[])`,
+      [events.map((e) => e.id)],
+    );
+    expect(Number(tx.events)).toBe(events.length);
+    expect(Number(tx.transactions)).toBeLessThan(events.length);
+  });
+
+  it('settles each delivery of a failed batch on its own: one poison message spoils nothing else', async () => {
+    const ids = await Promise.all([createProduct(4), createProduct(5)]);
+    const events = (await Promise.all(ids.map(stream))).flat();
+    const forged = { ...events[0], id: crypto.randomUUID() };
+    const settlements = await Promise.all([events[0], forged, events[1]].map((e) => runner.settle('catalog', e)));
+
+    expect(settlements[0]).toEqual({ ok: true, outcome: 'applied' });
+    expect(settlements[1]).toEqual({ ok: false, kind: 'poison', reason: expect.stringMatching(/not in event_log/) });
+    expect(settlements[2]).toEqual({ ok: true, outcome: 'applied' });
+    const rows = await query('select 1 from read_catalog_products where id = any($1::uuid[])', [ids]);
+    expect(rows).toHaveLength(2);
+  });
+
   it('refuses a message that is not in event_log, or does not match it, as poison', async () => {
     const id = await createProduct(1);
     const [created] = await stream(id);

@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AppConfig } from '@emporium/config';
 import { exitWithin, Lifecycle, recordHttpMetrics } from '@emporium/health';
-import { nameHttpSpansByRoute } from '@emporium/telemetry';
+import { nameHttpSpansByRoute, tracedHttpServer } from '@emporium/telemetry';
 import { ApiModule } from './app.module.js';
 import { acceptJsonOnly } from './http/json-body.js';
 import { createValidationPipe } from './http/validation.js';
@@ -37,6 +37,8 @@ export async function createApiApp(
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     genReqId: () => crypto.randomUUID(),
+    // The HTTP server span is started here, around each request (no-op when tracing is off).
+    serverFactory: tracedHttpServer,
   });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
     bufferLogs: true,

@@ -2,7 +2,7 @@ import { trace } from '@opentelemetry/api';
 import type { FastifyInstance } from 'fastify';
 
 /**
- * The HTTP server span (from the http instrumentation) named by route template, as the semantic
+ * The HTTP server span (started by `tracedHttpServer`) named by route template, as the semantic
  * conventions ask: `GET /api/v1/products/:id`, with `http.route`. This is what the Fastify and
  * Nest instrumentations added before, at the price of three to four more spans per request.
  */

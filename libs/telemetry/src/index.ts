@@ -6,8 +6,10 @@ export {
   handlerDuration,
   relayPublished,
   projectionApplyDuration,
+  projectionBatchSize,
   scrapedGauge,
 } from './metrics.js';
 export { Traced } from './traced.js';
 export { loggingModule } from './logging.js';
 export { nameHttpSpansByRoute } from './http-route-span.js';
+export { tracedHttpServer, UNTRACED_PATHS } from './http-server-span.js';

@@ -37,9 +37,17 @@ export const relayPublished = new client.Counter({
 
 export const projectionApplyDuration = new client.Histogram({
   name: 'emporium_projection_apply_duration_seconds',
-  help: 'Time to apply one delivered event (one transaction), by projection and outcome',
+  help: 'Time from delivery to the event being applied (its transaction committed), by projection and outcome',
   labelNames: ['projection', 'outcome'] as const,
   buckets: seconds,
+  registers: [registry],
+});
+
+export const projectionBatchSize = new client.Histogram({
+  name: 'emporium_projection_batch_size',
+  help: 'Deliveries applied together in one transaction (group commit), by projection',
+  labelNames: ['projection'] as const,
+  buckets: [1, 2, 4, 8, 16, 32, 64],
   registers: [registry],
 });
 

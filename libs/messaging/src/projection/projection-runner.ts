@@ -4,9 +4,14 @@ import { sql } from 'kysely';
 import type { EventEnvelope } from '@emporium/contracts';
 import { EVENT_ROW_COLUMNS, toEnvelope, type EventRow } from '../write/event-row.js';
 import { isTransientDatabaseError } from '@emporium/database';
+import { projectionBatchSize, SpanKind, withSpan } from '@emporium/telemetry';
 import { PoisonMessageError, settle, type Db, type Projection, type ProjectionSettlement } from './projection.js';
+import { GroupCommit } from './group-commit.js';
 
 export const PROJECTIONS = Symbol('PROJECTIONS');
+
+/** At most this many deliveries share a transaction (the broker's prefetch bounds it too). */
+export const MAX_APPLY_BATCH = 64;
 
 export type ApplyOutcome = 'applied' | 'duplicate';
 
@@ -20,11 +25,18 @@ export type ApplyOutcome = 'applied' | 'duplicate';
  * 3. an event at or below the stream version is a duplicate: nothing changes;
  * 4. a gap (an earlier version not applied yet) is filled from `event_log` first;
  * 5. each applied event is written to the inbox in the same transaction as the read model.
+ *
+ * Deliveries of one projection that arrive while a transaction is being written are applied
+ * together in the next one (group commit, see GroupCommit): the steps above run for each event in
+ * turn inside one transaction, in (aggregate, version) order so two instances lock stream rows in
+ * the same order and cannot deadlock. If any event of a batch fails, the batch rolls back and each
+ * event is applied again in its own transaction, to be settled on its own.
  */
 @Injectable()
 export class ProjectionRunner {
   private readonly logger = new Logger(ProjectionRunner.name);
   private readonly byName: Map<string, Projection>;
+  private readonly batches = new Map<string, GroupCommit<EventEnvelope, ProjectionSettlement>>();
 
   constructor(
     private readonly orm: MikroORM,
@@ -43,9 +55,51 @@ export class ProjectionRunner {
     return projection;
   }
 
-  /** `handle`, with its failure classified for the transport (see ProjectionSettlement). */
+  /**
+   * Applies a delivery (with those arriving alongside it, in one transaction) and classifies a
+   * failure for the transport (see ProjectionSettlement). Resolves once its transaction committed.
+   */
   settle(name: string, delivered: EventEnvelope): Promise<ProjectionSettlement> {
-    return settle(this.handle(name, delivered), isTransientDatabaseError);
+    let batch = this.batches.get(name);
+    if (!batch) {
+      batch = new GroupCommit(
+        MAX_APPLY_BATCH,
+        (events, links) => this.handleBatch(name, events, links),
+        (event) => {
+          projectionBatchSize.observe({ projection: name }, 1);
+          return settle(this.handle(name, event), isTransientDatabaseError);
+        },
+      );
+      this.batches.set(name, batch);
+    }
+    return batch.submit(delivered);
+  }
+
+  /** Several deliveries in one transaction, all or nothing; throws if any of them fails. */
+  private async handleBatch(
+    name: string,
+    delivered: EventEnvelope[],
+    links: Parameters<typeof withSpan>[1]['links'],
+  ): Promise<ProjectionSettlement[]> {
+    const order = delivered
+      .map((event, index) => ({ event, index }))
+      .sort(
+        (a, b) =>
+          a.event.aggregateId.localeCompare(b.event.aggregateId) || a.event.aggregateVersion - b.event.aggregateVersion,
+      );
+    const outcomes = await withSpan(
+      `project ${name} batch`,
+      { kind: SpanKind.INTERNAL, links, attributes: { 'emporium.projection': name, 'emporium.batch.size': delivered.length } },
+      () =>
+        this.orm.em.fork().transactional(async (em) => {
+          const db = em.getKysely();
+          const applied: ApplyOutcome[] = new Array<ApplyOutcome>(delivered.length);
+          for (const { event, index } of order) applied[index] = await this.handleWithin(db, name, event);
+          return applied;
+        }),
+    );
+    projectionBatchSize.observe({ projection: name }, delivered.length);
+    return outcomes.map((outcome) => ({ ok: true, outcome }));
   }
 
   /**

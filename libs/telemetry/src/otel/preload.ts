@@ -9,15 +9,15 @@
  * OTEL_SDK_DISABLED=true turns tracing off. Without an endpoint spans are still created (trace ids
  * in logs and event metadata) but nothing is exported and nothing is logged per span.
  *
- * Spans per request: the HTTP server span (named by route: nameHttpSpansByRoute), the command or
- * query span, and one per SQL statement and broker publish. The Fastify and Nest instrumentations
- * are not loaded: they added three to four spans per request (Fastify request and handler, Nest
- * request context and handler) that repeated the HTTP span's timing, and cost more CPU than the
- * request's own work (docs/adr/0009-observability.md, BENCHMARKS.md).
+ * Spans per request: the HTTP server span (started by the api's server, tracedHttpServer, and
+ * named by route: nameHttpSpansByRoute), the command or query span, and one per SQL statement and
+ * broker publish. The http, Fastify and Nest instrumentations are not loaded: the http one bound
+ * every request's and response's emitters to the span's context (a third of a read's CPU); the
+ * Fastify and Nest ones added three to four spans per request that repeated the HTTP span's timing
+ * (docs/adr/0009-observability.md, BENCHMARKS.md).
  */
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { AmqplibInstrumentation } from '@opentelemetry/instrumentation-amqplib';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, NoopSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -26,7 +26,6 @@ const env = process.env;
 const app = /projector/.test(process.argv[1] ?? '') ? 'projector' : 'api';
 env.OTEL_SERVICE_NAME ??= `emporium-${app}`;
 const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
-const IGNORED = new Set(['/metrics', '/health/live', '/health/ready']);
 
 if (env.OTEL_SDK_DISABLED !== 'true') {
   const sdk = new NodeSDK({
@@ -34,9 +33,6 @@ if (env.OTEL_SDK_DISABLED !== 'true') {
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [
-      new HttpInstrumentation({
-        ignoreIncomingRequestHook: (request) => IGNORED.has((request.url ?? '').split('?')[0]),
-      }),
       new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
       new AmqplibInstrumentation(),
     ],
