@@ -29,7 +29,7 @@ import { CommandCtx, Public, Roles } from '../auth/auth.decorators.js';
 import { ApiAuthenticated, ApiMinPosition, ApiProblems } from '../http/api-docs.js';
 import { CommandResultDto } from '../http/common.dto.js';
 import { parseIfMatch, ResourceId } from '../http/params.js';
-import { ReadModel } from '../http/read-your-writes.interceptor.js';
+import { ReadModel } from '../http/read-your-writes.guard.js';
 import {
   ChangePriceDto,
   CreateProductDto,

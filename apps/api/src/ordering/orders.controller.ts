@@ -19,7 +19,7 @@ import { ApiAuthenticated, ApiMinPosition, ApiProblems } from '../http/api-docs.
 import { CommandResultDto } from '../http/common.dto.js';
 import { ResourceId } from '../http/params.js';
 import { ProblemException } from '../http/problem.js';
-import { ReadModel } from '../http/read-your-writes.interceptor.js';
+import { ReadModel } from '../http/read-your-writes.guard.js';
 import {
   DailySalesDto,
   DailySalesQueryDto,
