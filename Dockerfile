@@ -17,4 +17,4 @@ COPY --from=build --chown=node:node /app/dist ./dist
 USER node
 EXPOSE 3000 3001
 # Old space capped to fit a 384 MiB container with room for code and buffers (BENCHMARKS.md).
-CMD ["node", "--max-old-space-size=192", "--enable-source-maps", "--import", "./dist/libs/telemetry/src/otel/preload.js", "dist/apps/api/src/main.js"]
+CMD ["node", "--max-old-space-size=160", "--max-semi-space-size=8", "--enable-source-maps", "--import", "./dist/libs/telemetry/src/otel/preload.js", "dist/apps/api/src/main.js"]

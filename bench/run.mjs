@@ -24,7 +24,7 @@ function start(name, script, env, port) {
   const args = script.endsWith('.mjs')
     ? [script]
     : // As deployed (Dockerfile, deploy/k8s): V8's old space capped at 192 MB.
-      ['--max-old-space-size=192', '--enable-source-maps', '--import', './dist/libs/telemetry/src/otel/preload.js', script];
+      ['--max-old-space-size=160', '--max-semi-space-size=8', '--enable-source-maps', '--import', './dist/libs/telemetry/src/otel/preload.js', script];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
   return { name, child, port };
