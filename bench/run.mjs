@@ -3,7 +3,6 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
@@ -14,16 +13,18 @@ const QUICK = process.argv.includes('--quick');
 const SECONDS = QUICK ? 3 : 8;
 const DB = 'emporium_bench';
 const DATABASE_URL = `postgresql://postgres@127.0.0.1:5432/${DB}`;
-const PORTS = { api: 3200, projector: 3201, reference: 3202 };
+const PORTS = { api: 3200, projector: 3201, reference: 3202, apiUntraced: 3203 };
 const ADMIN = { email: 'bench-admin@example.com', password: 'bench-staff-passphrase' };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- processes ----------------------------------------------------------------------------
 const children = [];
+// Whatever ends the run (an error included), no server of it outlives it.
+process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
 function start(name, script, env, port) {
   const args = script.endsWith('.mjs')
     ? [script]
-    : // As deployed (Dockerfile, deploy/k8s): V8's old space capped at 192 MB.
+    : // As deployed (Dockerfile, deploy/k8s): V8's old space capped at 160 MB, 8 MB semi-spaces.
       ['--max-old-space-size=160', '--max-semi-space-size=8', '--enable-source-maps', '--import', './dist/libs/telemetry/src/otel/preload.js', script];
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
@@ -44,7 +45,7 @@ async function stop(proc) {
 /** CPU ticks (1/100 s) used so far by each process of the system under test, with its group. */
 function cpuTicks() {
   const ticks = new Map();
-  const apiPid = String(api.child.pid);
+  const apiPids = [api, untraced].filter(Boolean).map((p) => String(p.child.pid));
   const projectorPid = String(projector.child.pid);
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
@@ -53,7 +54,7 @@ function cpuTicks() {
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       let group;
-      if (pid === apiPid) group = 'api';
+      if (apiPids.includes(pid)) group = 'api';
       else if (pid === projectorPid) group = 'projector';
       else if (comm === 'beam.smp') group = 'rabbitmq';
       else if (comm === 'postgres') {
@@ -78,10 +79,17 @@ function rssMb(pid) {
 }
 
 // ---- OTLP sink: tracing on as deployed, exporting to a collector that accepts and drops ----
-const sink = createServer((req, res) => { req.resume(); req.on('end', () => res.writeHead(200).end('{}')); });
-sink.listen(0, '127.0.0.1');
-await once(sink, 'listening');
-const OTLP = `http://127.0.0.1:${sink.address().port}`;
+// Its own process, as a collector is: in the load generator's it would slow the load generator
+// in exactly the runs with tracing on.
+const sinkProcess = spawn(
+  process.execPath,
+  ['-e', `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => s.writeHead(200).end('{}')); })
+     .listen(0, '127.0.0.1', function () { process.send(this.address().port); });`],
+  { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
+);
+children.push(sinkProcess);
+const [sinkPort] = await once(sinkProcess, 'message');
+const OTLP = `http://127.0.0.1:${sinkPort}`;
 
 // ---- database -----------------------------------------------------------------------------
 const admin = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
@@ -115,7 +123,8 @@ for (const p of ['catalog', 'orders', 'sales']) {
   }
 }
 
-let api = start('api', 'dist/apps/api/src/main.js', { ...env, PORT: String(PORTS.api) }, PORTS.api);
+let untraced; // the api with tracing off, for the A B C rounds only
+const api = start('api', 'dist/apps/api/src/main.js', { ...env, PORT: String(PORTS.api) }, PORTS.api);
 const projector = start('projector', 'dist/apps/projector/src/main.js', { ...env, PROJECTOR_PORT: String(PORTS.projector) }, PORTS.projector);
 await Promise.all([waitReady(PORTS.api), waitReady(PORTS.projector)]);
 const base = `http://127.0.0.1:${PORTS.api}`;
@@ -208,14 +217,24 @@ const byId = (port, prefix) => ({
 });
 const results = { machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version }, seconds: SECONDS, runs: {} };
 
-// A B A B: reference and api alternate so drift (cache warmth, other load) hits both alike.
+// A B C A B C: the reference, the api, and the same api with tracing off (OTEL_SDK_DISABLED, no
+// relay) alternate, so drift (cache warmth, other load) hits all alike; the best round of each counts.
+untraced = start('api (tracing off)', 'dist/apps/api/src/main.js', { ...env, PORT: String(PORTS.apiUntraced), OTEL_SDK_DISABLED: 'true', RELAY_ENABLED: 'false' }, PORTS.apiUntraced);
+await waitReady(PORTS.apiUntraced);
+// Warm-up: each server's JIT gets the same head start before anything is counted.
+for (const [port, prefix] of [[PORTS.reference, '/products'], [PORTS.api, '/api/v1/products'], [PORTS.apiUntraced, '/api/v1/products']]) {
+  await autocannon({ ...byId(port, prefix), connections: 32, duration: 2 });
+}
 const ab = [];
 for (let round = 0; round < 2; round++) {
   ab.push({ ref: await cannon(`reference product by id (round ${round + 1})`, byId(PORTS.reference, '/products')) });
   ab.at(-1).api = await cannon(`api GET /products/:id (round ${round + 1})`, byId(PORTS.api, '/api/v1/products'));
+  ab.at(-1).untraced = await cannon(`api GET /products/:id, tracing off (round ${round + 1})`, byId(PORTS.apiUntraced, '/api/v1/products'));
 }
+await stop(untraced);
 const best = (key) => Math.max(...ab.map((r) => r[key].requestsPerSecond));
 results.runs.productById = { reference: best('ref'), api: best('api'), ratio: +(best('api') / best('ref')).toFixed(2), rounds: ab };
+results.runs.tracing = { on: best('api'), off: best('untraced'), overheadPercent: Math.round((1 - best('api') / best('untraced')) * 100) };
 results.runs.productByIdAt3000 = await cannon('api GET /products/:id at 3000 req/s', { ...byId(PORTS.api, '/api/v1/products'), overallRate: 3000, connections: 64 });
 results.runs.categoryPrice = await cannon('api GET /products?category&minPrice', {
   url: base,
@@ -264,16 +283,9 @@ results.runs.projectionLagAt600 = { p50Ms: +Number(lag[0].p50).toFixed(1), p99Ms
 console.log(`projection lag at 600/s (commit→applied, orders)       p50 ${results.runs.projectionLagAt600.p50Ms} ms  p99 ${results.runs.projectionLagAt600.p99Ms} ms`);
 results.runs.residentMemoryMb = { api: Math.round(memory.api), projector: Math.round(memory.projector) };
 
-// Tracing off: the same api with the SDK disabled, same query.
-await stop(api);
-api = start('api', 'dist/apps/api/src/main.js', { ...env, PORT: String(PORTS.api), OTEL_SDK_DISABLED: 'true' }, PORTS.api);
-await waitReady(PORTS.api);
-const off = await cannon('api GET /products/:id, tracing off', byId(PORTS.api, '/api/v1/products'));
-results.runs.tracing = { on: results.runs.productById.api, off: off.requestsPerSecond, overheadPercent: Math.round((1 - results.runs.productById.api / off.requestsPerSecond) * 100) };
-
 // ---- report ---------------------------------------------------------------------------------
 for (const p of [api, projector, reference]) await stop(p);
-sink.close();
+sinkProcess.kill();
 await db.end();
 const r = results.runs;
 const targets = [
