@@ -15,7 +15,19 @@ const ALLOWED: Record<string, string[]> = {
   catalog: ['config', 'contracts', 'database', 'messaging', 'telemetry'],
   ordering: ['config', 'contracts', 'database', 'messaging', 'catalog', 'telemetry'],
   health: ['config', 'messaging', 'telemetry'],
-  testing: ['config', 'contracts', 'database', 'messaging', 'identity', 'catalog', 'ordering', 'health', 'telemetry'],
+  composition: ['messaging', 'identity', 'catalog', 'ordering'],
+  testing: [
+    'config',
+    'contracts',
+    'database',
+    'messaging',
+    'identity',
+    'catalog',
+    'ordering',
+    'health',
+    'telemetry',
+    'composition',
+  ],
 };
 
 function tsFiles(dir: string): string[] {

@@ -1,11 +1,11 @@
 /** @requires-services PostgreSQL RabbitMQ (see jest.config.js) */
 import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import { CatalogProjection, Product } from '@emporium/catalog';
+import { Product } from '@emporium/catalog';
+import { createProjections } from '@emporium/composition';
 import type { EventEnvelope } from '@emporium/contracts';
 import { createOrmOptions } from '@emporium/database';
 import { CommandContext, PoisonMessageError, ProjectionRunner, UnitOfWork } from '@emporium/messaging';
-import { OrdersProjection, SalesProjection } from '@emporium/ordering';
 import { allEntities, isolatedEnvironment, requireServices, type IsolatedEnvironment } from '@emporium/testing';
 
 describe('ProjectionRunner (real PostgreSQL)', () => {
@@ -67,7 +67,7 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
     orm = await MikroORM.init(createOrmOptions(env.config, allEntities));
     uow = new UnitOfWork(orm, env.config);
     pool = new pg.Pool({ connectionString: env.databaseUrl, max: 2 });
-    runner = new ProjectionRunner(orm, [new CatalogProjection(), new OrdersProjection(), new SalesProjection()]);
+    runner = new ProjectionRunner(orm, createProjections());
   });
 
   afterAll(async () => {

@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig, ConfigError } from '@emporium/config';
-import { catalogEntities } from '@emporium/catalog';
+import { allEntities } from '@emporium/composition';
 import {
   EmbeddedDatabaseError,
   ensureDatabase,
@@ -13,9 +13,6 @@ import {
   unreachableDatabase,
   type EmbeddedDatabase,
 } from '@emporium/database';
-import { identityEntities } from '@emporium/identity';
-import { messagingEntities } from '@emporium/messaging';
-import { orderingEntities } from '@emporium/ordering';
 import { startApi } from '../../api/src/bootstrap.js';
 import { startProjector } from '../../projector/src/bootstrap.js';
 import { seedDemoData, type DemoAccounts } from './demo-data.js';
@@ -27,7 +24,6 @@ import { seedDemoData, type DemoAccounts } from './demo-data.js';
  * demo catalog into an empty database, serves, and on SIGINT/SIGTERM drains the api, then the
  * projections, then closes the embedded database cleanly.
  */
-const entities = [...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities];
 
 let config: AppConfig | undefined;
 let embedded: EmbeddedDatabase | undefined;
@@ -47,7 +43,7 @@ try {
   } else if (config.env !== 'production') {
     await ensureDatabase(config);
   }
-  const applied = await migrateUp(config, entities);
+  const applied = await migrateUp(config, allEntities);
   const running = config;
   apps.push(await startApi(running, { shutdownHooks: false }));
   apps.push(await startProjector(running, { shutdownHooks: false }));
@@ -71,7 +67,10 @@ function explain(error: unknown, current: AppConfig | undefined): { message: str
   if (unreachable) return { message: unreachable, code: 69 };
   const e = error as { code?: string; port?: number };
   if (e?.code === 'EADDRINUSE') {
-    return { message: `PORT/PROJECTOR_PORT: port ${String(e.port)} is in use; set PORT or PROJECTOR_PORT to a free port`, code: 69 };
+    return {
+      message: `PORT/PROJECTOR_PORT: port ${String(e.port)} is in use; set PORT or PROJECTOR_PORT to a free port`,
+      code: 69,
+    };
   }
   return undefined;
 }

@@ -4,11 +4,12 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { PassportModule } from '@nestjs/passport';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig, ConfigModule } from '@emporium/config';
-import { CatalogModule, catalogEntities, catalogProjectionEvents } from '@emporium/catalog';
+import { CatalogModule } from '@emporium/catalog';
+import { allEntities, projectionSubscriptions } from '@emporium/composition';
 import { DatabaseModule } from '@emporium/database';
-import { IdentityModule, identityEntities } from '@emporium/identity';
-import { MessagingModule, messagingEntities, OutboxRelay, RelayModule } from '@emporium/messaging';
-import { OrderingModule, orderingEntities, ordersProjectionEvents, salesProjectionEvents } from '@emporium/ordering';
+import { IdentityModule } from '@emporium/identity';
+import { MessagingModule, OutboxRelay, RelayModule } from '@emporium/messaging';
+import { OrderingModule } from '@emporium/ordering';
 import { HealthModule } from '@emporium/health';
 import { loggingModule } from '@emporium/telemetry';
 import { JwtAuthGuard, RolesGuard } from './auth/auth.guards.js';
@@ -16,14 +17,6 @@ import { JwtStrategy } from './auth/jwt.strategy.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { RateLimitGuard, rateLimitOptions } from './http/rate-limit.js';
 import { apiControllers } from './controllers.js';
-
-export const apiEntities = [...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities];
-
-export const projectionsServed = [
-  { name: 'catalog', eventTypes: catalogProjectionEvents },
-  { name: 'orders', eventTypes: ordersProjectionEvents },
-  { name: 'sales', eventTypes: salesProjectionEvents },
-];
 
 @Module({})
 export class ApiModule {
@@ -35,12 +28,12 @@ export class ApiModule {
       imports: [
         ConfigModule.forRoot(config),
         loggingModule(config, 'emporium-api'),
-        DatabaseModule.forRoot(apiEntities, 'emporium-api'),
+        DatabaseModule.forRoot(allEntities, 'emporium-api'),
         CqrsModule.forRoot(),
         PassportModule,
         ThrottlerModule.forRoot(rateLimitOptions(config)),
         MessagingModule,
-        ...(relay ? [RelayModule.forRoot(projectionsServed)] : []),
+        ...(relay ? [RelayModule.forRoot(projectionSubscriptions)] : []),
         IdentityModule,
         CatalogModule,
         OrderingModule,
@@ -50,11 +43,11 @@ export class ApiModule {
                 inject: [OutboxRelay],
                 useFactory: (outboxRelay: OutboxRelay) => ({
                   messaging: { check: 'broker', connected: () => outboxRelay.status().brokerConnected },
-                  projections: projectionsServed,
+                  projections: projectionSubscriptions,
                   outbox: true,
                 }),
               }
-            : { useValue: { projections: projectionsServed, outbox: true } },
+            : { useValue: { projections: projectionSubscriptions, outbox: true } },
         ),
       ],
       controllers: apiControllers,

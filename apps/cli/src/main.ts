@@ -2,30 +2,16 @@ import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
-import { CatalogProjection, catalogEntities, catalogProjectionEvents } from '@emporium/catalog';
+import { allEntities, createProjections, projectionSubscriptions } from '@emporium/composition';
 import { AppConfig, ConfigError } from '@emporium/config';
 import { createOrmOptions } from '@emporium/database';
-import { identityEntities } from '@emporium/identity';
-import { messagingEntities, ProjectionRebuild, ProjectionRunner } from '@emporium/messaging';
-import {
-  OrdersProjection,
-  orderingEntities,
-  ordersProjectionEvents,
-  SalesProjection,
-  salesProjectionEvents,
-} from '@emporium/ordering';
+import { ProjectionRebuild, ProjectionRunner } from '@emporium/messaging';
 import { Operations } from './operations.js';
 
 /**
  * `npm run cli -- <command>`: what an on-call engineer does to the running system.
  * Every state-changing action is logged, one line each, with a timestamp.
  */
-const projections = [
-  { name: 'catalog', eventTypes: catalogProjectionEvents },
-  { name: 'orders', eventTypes: ordersProjectionEvents },
-  { name: 'sales', eventTypes: salesProjectionEvents },
-];
-
 let config: AppConfig;
 try {
   config = AppConfig.fromEnvironment(process.env);
@@ -36,7 +22,9 @@ try {
   }
   throw error;
 }
-const operations = new Operations(config, projections, (line) => console.log(`${new Date().toISOString()} ${line}`));
+const operations = new Operations(config, projectionSubscriptions, (line) =>
+  console.log(`${new Date().toISOString()} ${line}`),
+);
 
 const program = new Command('emporium')
   .description('Operate Emporium: projections and dead letters')
@@ -59,14 +47,8 @@ projectionsCommand
   .argument('<projection>')
   .action(async (name: string) => {
     operations.topology(name); // validates the name
-    const orm = await MikroORM.init(
-      createOrmOptions(
-        config,
-        [...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities],
-        'emporium-cli',
-      ),
-    );
-    const runner = new ProjectionRunner(orm, [new CatalogProjection(), new OrdersProjection(), new SalesProjection()]);
+    const orm = await MikroORM.init(createOrmOptions(config, allEntities, 'emporium-cli'));
+    const runner = new ProjectionRunner(orm, createProjections());
     const started = Date.now();
     const bar = process.stdout.isTTY
       ? new SingleBar({ format: `${name} [{bar}] {value}/{total} events | {rate}/s | ETA {eta_formatted}` })

@@ -1,16 +1,12 @@
 import 'reflect-metadata';
 import { AppConfig, ConfigError } from '@emporium/config';
-import { catalogEntities } from '@emporium/catalog';
+import { allEntities } from '@emporium/composition';
 import { createMigration, ensureDatabase, migrateUp, unreachableDatabase } from '@emporium/database';
-import { identityEntities } from '@emporium/identity';
-import { messagingEntities } from '@emporium/messaging';
-import { orderingEntities } from '@emporium/ordering';
 
 /**
  * The one-shot migration job (`npm run migration:up`, the compose `migrate` service, the
  * Kubernetes Job). Apps never migrate implicitly at start.
  */
-const entities = [...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities];
 const [command = 'up', ...args] = process.argv.slice(2);
 
 let config: AppConfig | undefined;
@@ -18,7 +14,7 @@ try {
   config = AppConfig.fromEnvironment(process.env);
   if (command === 'up') {
     if (config.env !== 'production') await ensureDatabase(config);
-    const applied = await migrateUp(config, entities);
+    const applied = await migrateUp(config, allEntities);
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
   } else if (command === 'create') {
     const name = args.find((a) => !a.startsWith('--')) ?? '';

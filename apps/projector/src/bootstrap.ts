@@ -6,7 +6,8 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { requireDatabaseUrl, type AppConfig } from '@emporium/config';
 import { EventLogTransport, RabbitMqTransport } from '@emporium/messaging';
 import { exitWithin, Lifecycle, recordHttpMetrics } from '@emporium/health';
-import { ProjectorModule, projections } from './projector.module.js';
+import { projectionSubscriptions as projections } from '@emporium/composition';
+import { ProjectorModule } from './projector.module.js';
 
 /**
  * A hybrid app: the RabbitMQ transport runs the projections; a small HTTP server on

@@ -1,6 +1,2 @@
-import { catalogEntities } from '@emporium/catalog';
-import { identityEntities } from '@emporium/identity';
-import { messagingEntities } from '@emporium/messaging';
-import { orderingEntities } from '@emporium/ordering';
-
-export const allEntities = [...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities];
+// The system's entities, for tests that migrate or open an ORM of their own.
+export { allEntities } from '@emporium/composition';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import { CatalogProjection } from '@emporium/catalog';
+import { createProjections } from '@emporium/composition';
 import { AppConfig } from '@emporium/config';
 import type { EventEnvelope } from '@emporium/contracts';
 import {
@@ -14,7 +14,6 @@ import {
   type EmbeddedDatabase,
 } from '@emporium/database';
 import { ProjectionRunner, type Projection } from '@emporium/messaging';
-import { OrdersProjection, SalesProjection } from '@emporium/ordering';
 import { allEntities } from './entities.js';
 import { SERVICE_URLS } from './services.js';
 
@@ -79,7 +78,7 @@ export async function compareWithRebuild(
   await scratch.connect();
   const orm = await MikroORM.init(createOrmOptions(config, allEntities));
   try {
-    const projections: Projection[] = [new CatalogProjection(), new OrdersProjection(), new SalesProjection()];
+    const projections: Projection[] = createProjections();
     const { rows: events } = await live.query<Record<string, unknown>>('select * from event_log order by position');
     for (const e of events) {
       await scratch.query(

@@ -165,14 +165,14 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
         'select projection, event_id from dead_letters where event_id = any($1::uuid[])',
         [rows.map((r) => r.id)],
       );
+      const deadLettered = new Set(dead.rows.map((d) => `${d.projection}/${d.event_id}`));
       const published: string[] = [];
       const batch: Delivery[] = [];
       try {
         for (const row of rows) {
           if (this.closing) break;
           const subscribers = this.options.projections
-            .filter((p) => p.eventTypes.includes(row.type))
-            .filter((p) => !dead.rows.some((d) => d.projection === p.name && d.event_id === row.id))
+            .filter((p) => p.eventTypes.includes(row.type) && !deadLettered.has(`${p.name}/${row.id}`))
             .map((p) => p.name);
           const delivery: Delivery = {
             row,
@@ -273,8 +273,9 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
         positions,
       ]);
     } finally {
+      const done = new Set(positions);
       for (const [id, delivery] of this.pending) {
-        if (positions.includes(delivery.row.position)) this.pending.delete(id);
+        if (done.has(delivery.row.position)) this.pending.delete(id);
       }
     }
   }

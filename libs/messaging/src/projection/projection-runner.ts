@@ -89,7 +89,11 @@ export class ProjectionRunner {
       );
     const outcomes = await withSpan(
       `project ${name} batch`,
-      { kind: SpanKind.INTERNAL, links, attributes: { 'emporium.projection': name, 'emporium.batch.size': delivered.length } },
+      {
+        kind: SpanKind.INTERNAL,
+        links,
+        attributes: { 'emporium.projection': name, 'emporium.batch.size': delivered.length },
+      },
       () =>
         this.orm.em.fork().transactional(async (em) => {
           const db = em.getKysely();
