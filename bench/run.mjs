@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import autocannon from 'autocannon';
+import { openLoop } from './open-loop.mjs';
 import pg from 'pg';
 
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -184,13 +185,14 @@ await waitReady(PORTS.reference, `/products/${productIds[0]}`);
 
 // ---- measuring ------------------------------------------------------------------------------
 const pick = (list) => list[Math.floor(Math.random() * list.length)];
-async function cannon(name, options, sampler) {
+/** Runs `work` (one load run), with the CPU of the load generator and of each part of the system. */
+async function measure(name, work, sampler) {
   const cpuBefore = process.cpuUsage();
   const ticksBefore = cpuTicks();
   const started = Date.now();
   const samples = [];
   const timer = sampler ? setInterval(async () => samples.push(await sampler()), 500) : undefined;
-  const result = await autocannon({ connections: 32, duration: SECONDS, ...options });
+  const result = await work();
   clearInterval(timer);
   const wall = (Date.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
@@ -199,11 +201,7 @@ async function cannon(name, options, sampler) {
   const cpuPercent = cpuPercentBetween(ticksBefore, ticksAfter, wall);
   const out = {
     name,
-    requestsPerSecond: Math.round(result.requests.average),
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
+    ...result,
     loadGeneratorCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / wall) * 100),
     cpuPercent,
     samples,
@@ -211,6 +209,20 @@ async function cannon(name, options, sampler) {
   console.log(`${name.padEnd(48)} ${String(out.requestsPerSecond).padStart(7)} req/s  p50 ${out.p50Ms} ms  p99 ${out.p99Ms} ms  non2xx ${out.non2xx}  errors ${out.errors}  lg-cpu ${out.loadGeneratorCpuPercent}%  cpu% ${Object.entries(cpuPercent).map(([k, v]) => `${k} ${v}`).join(' ')}`);
   return out;
 }
+/** Closed loop, as fast as the server answers: the throughput runs. */
+const cannon = (name, options, sampler) =>
+  measure(name, async () => {
+    const result = await autocannon({ connections: 32, duration: SECONDS, ...options });
+    return {
+      requestsPerSecond: Math.round(result.requests.average),
+      p50Ms: result.latency.p50,
+      p99Ms: result.latency.p99,
+      non2xx: result.non2xx,
+      errors: result.errors + result.timeouts,
+    };
+  }, sampler);
+/** Open loop at a constant rate (bench/open-loop.mjs): the latency runs. */
+const steady = (name, options, sampler) => measure(name, () => openLoop({ seconds: SECONDS, ...options }), sampler);
 const byId = (port, prefix) => ({
   url: `http://127.0.0.1:${port}`,
   requests: [{ setupRequest: (req) => ({ ...req, path: `${prefix}/${pick(productIds)}` }) }],
@@ -235,23 +247,23 @@ await stop(untraced);
 const best = (key) => Math.max(...ab.map((r) => r[key].requestsPerSecond));
 results.runs.productById = { reference: best('ref'), api: best('api'), ratio: +(best('api') / best('ref')).toFixed(2), rounds: ab };
 results.runs.tracing = { on: best('api'), off: best('untraced'), overheadPercent: Math.round((1 - best('api') / best('untraced')) * 100) };
-results.runs.productByIdAt3000 = await cannon('api GET /products/:id at 3000 req/s', { ...byId(PORTS.api, '/api/v1/products'), overallRate: 3000, connections: 64 });
+results.runs.productByIdAt3000 = await steady('api GET /products/:id at 3000 req/s', {
+  url: base, rate: 3000, next: () => ({ path: `/api/v1/products/${pick(productIds)}` }),
+});
 results.runs.categoryPrice = await cannon('api GET /products?category&minPrice', {
   url: base,
   requests: [{ setupRequest: (req) => ({ ...req, path: `/api/v1/products?category=c${Math.floor(Math.random() * 10)}&minPrice=1000` }) }],
 });
 
+const orderBody = () => ({
+  method: 'POST',
+  path: '/api/v1/orders',
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${pick(tokens)}` },
+  body: JSON.stringify({ lines: [{ productId: pick(productIds), quantity: 1 }] }),
+});
 const orderRequest = () => ({
   url: base,
-  requests: [{
-    method: 'POST',
-    setupRequest: (req) => ({
-      ...req,
-      path: '/api/v1/orders',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${pick(tokens)}` },
-      body: JSON.stringify({ lines: [{ productId: pick(productIds), quantity: 1 }] }),
-    }),
-  }],
+  requests: [{ method: 'POST', setupRequest: (req) => ({ ...req, ...orderBody() }) }],
 });
 const ordersLag = () => lagEvents([['ordering.order.placed'], 'orders']);
 const memory = { api: 0, projector: 0 };
@@ -267,20 +279,32 @@ maxOrders.maxLagEvents = Math.max(0, ...maxOrders.samples);
 maxOrders.drainSecondsAfterRun = (Date.now() - drainStart) / 1000;
 results.runs.placeOrderMax = maxOrders;
 
-const windowStart = new Date();
-const at600 = await cannon('api POST /orders at 600/s', { ...orderRequest(), overallRate: 600, connections: 32 }, sampleAll);
-await waitQuiet();
-at600.maxLagEvents = Math.max(0, ...at600.samples);
-results.runs.placeOrderAt600 = at600;
-const { rows: lag } = await db.query(
-  `select percentile_cont(0.5) within group (order by ms) as p50, percentile_cont(0.99) within group (order by ms) as p99, count(*)::int as n
-     from (select extract(epoch from (i.applied_at - e.occurred_at)) * 1000 as ms
-             from event_log e join projection_inbox i on i.event_id = e.id and i.projection = 'orders'
-            where e.type = 'ordering.order.placed' and e.occurred_at >= $1) t`,
-  [windowStart],
-);
-results.runs.projectionLagAt600 = { p50Ms: +Number(lag[0].p50).toFixed(1), p99Ms: +Number(lag[0].p99).toFixed(1), events: lag[0].n };
-console.log(`projection lag at 600/s (commit→applied, orders)       p50 ${results.runs.projectionLagAt600.p50Ms} ms  p99 ${results.runs.projectionLagAt600.p99Ms} ms`);
+/** Commit → applied in the orders projection, for orders placed from `since` on. */
+async function lagSince(since) {
+  const { rows } = await db.query(
+    `select percentile_cont(0.5) within group (order by ms) as p50, percentile_cont(0.99) within group (order by ms) as p99, count(*)::int as n
+       from (select extract(epoch from (i.applied_at - e.occurred_at)) * 1000 as ms
+               from event_log e join projection_inbox i on i.event_id = e.id and i.projection = 'orders'
+              where e.type = 'ordering.order.placed' and e.occurred_at >= $1) t`,
+    [since],
+  );
+  return { p50Ms: +Number(rows[0].p50).toFixed(1), p99Ms: +Number(rows[0].p99).toFixed(1), events: rows[0].n };
+}
+async function ordersAt(rate) {
+  const since = new Date();
+  const run = await steady(`api POST /orders at ${rate}/s`, { url: base, rate, next: orderBody }, sampleAll);
+  await waitQuiet();
+  run.maxLagEvents = Math.max(0, ...run.samples);
+  const lag = await lagSince(since);
+  console.log(`${`projection lag at ${rate}/s (commit→applied, orders)`.padEnd(48)}   p50 ${lag.p50Ms} ms  p99 ${lag.p99Ms} ms`);
+  return [run, lag];
+}
+[results.runs.placeOrderAt600, results.runs.projectionLagAt600] = await ordersAt(600);
+// Not a target: the same figures at a rate within capacity (half the sustained maximum), where
+// they show the path itself rather than the queue of an overloaded machine.
+const withinCapacity = Math.max(10, Math.floor(maxOrders.requestsPerSecond / 2 / 10) * 10);
+[results.runs.placeOrderWithinCapacity, results.runs.projectionLagWithinCapacity] = await ordersAt(withinCapacity);
+results.runs.placeOrderWithinCapacity.rate = withinCapacity;
 results.runs.residentMemoryMb = { api: Math.round(memory.api), projector: Math.round(memory.projector) };
 
 // ---- report ---------------------------------------------------------------------------------
@@ -295,6 +319,7 @@ const targets = [
   ['place order, sustained', `${r.placeOrderMax.requestsPerSecond} commands/s (max lag ${r.placeOrderMax.maxLagEvents} events, drained ${r.placeOrderMax.drainSecondsAfterRun} s after)`, r.placeOrderMax.requestsPerSecond >= 1000, '≥ 1,000 commands/s'],
   ['place order latency at 600/s', `p50 ${r.placeOrderAt600.p50Ms} ms, p99 ${r.placeOrderAt600.p99Ms} ms (${r.placeOrderAt600.requestsPerSecond} achieved)`, r.placeOrderAt600.p99Ms <= 50, 'p99 ≤ 50 ms'],
   ['projection lag at 600/s', `p50 ${r.projectionLagAt600.p50Ms} ms, p99 ${r.projectionLagAt600.p99Ms} ms`, r.projectionLagAt600.p50Ms <= 10 && r.projectionLagAt600.p99Ms <= 50, 'p50 ≤ 10 ms, p99 ≤ 50 ms'],
+  ['(not a target) order latency and lag within capacity', `at ${r.placeOrderWithinCapacity.rate}/s: order p50 ${r.placeOrderWithinCapacity.p50Ms} ms, p99 ${r.placeOrderWithinCapacity.p99Ms} ms; lag p50 ${r.projectionLagWithinCapacity.p50Ms} ms, p99 ${r.projectionLagWithinCapacity.p99Ms} ms`, null, 'for reference'],
   ['tracing overhead', `${r.tracing.overheadPercent} % (on ${r.tracing.on}, off ${r.tracing.off} req/s)`, r.tracing.overheadPercent <= 15, '≤ 15 %'],
   ['api resident memory under load', `${r.residentMemoryMb.api} MB (projector ${r.residentMemoryMb.projector} MB)`, r.residentMemoryMb.api <= 250, '≤ 250 MB'],
 ];
@@ -306,7 +331,7 @@ const table = [
   '',
   '| figure | measured | target | met |',
   '|---|---|---|---|',
-  ...results.targets.map((t) => `| ${t.figure} | ${t.measured} | ${t.target} | ${t.met ? 'yes' : '**no**'} |`),
+  ...results.targets.map((t) => `| ${t.figure} | ${t.measured} | ${t.target} | ${t.met === null ? '–' : t.met ? 'yes' : '**no**'} |`),
 ].join('\n');
 const doc = `${ROOT}BENCHMARKS.md`;
 const current = readFileSync(doc, 'utf8');
