@@ -27,7 +27,8 @@ function start(name, script, env, port) {
     ? [script]
     : // As deployed (Dockerfile, deploy/k8s): V8's old space capped at 160 MB, 8 MB semi-spaces.
       ['--max-old-space-size=160', '--max-semi-space-size=8', '--enable-source-maps', '--import', './dist/libs/telemetry/src/otel/preload.js', script];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  // MALLOC_ARENA_MAX as in the Dockerfile.
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, MALLOC_ARENA_MAX: '2', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
   return { name, child, port };
 }
