@@ -86,6 +86,8 @@ export async function openLoop({ url, rate, seconds, next, maxSockets = 256, dra
     p99Ms: at(0.99),
     maxMs: at(1),
     non2xx,
-    errors: errors + (timedOut ? outstanding : 0),
+    errors,
+    // Still waiting for an answer `drainMs` after the last request was sent (a server far behind).
+    unanswered: timedOut ? outstanding : 0,
   };
 }

@@ -207,7 +207,7 @@ async function measure(name, work, sampler) {
     cpuPercent,
     samples,
   };
-  console.log(`${name.padEnd(48)} ${String(out.requestsPerSecond).padStart(7)} req/s  p50 ${out.p50Ms} ms  p99 ${out.p99Ms} ms  non2xx ${out.non2xx}  errors ${out.errors}  lg-cpu ${out.loadGeneratorCpuPercent}%  cpu% ${Object.entries(cpuPercent).map(([k, v]) => `${k} ${v}`).join(' ')}`);
+  console.log(`${name.padEnd(48)} ${String(out.requestsPerSecond).padStart(7)} req/s  p50 ${out.p50Ms} ms  p99 ${out.p99Ms} ms  non2xx ${out.non2xx}  errors ${out.errors}${out.unanswered ? `  unanswered ${out.unanswered}` : ''}  lg-cpu ${out.loadGeneratorCpuPercent}%  cpu% ${Object.entries(cpuPercent).map(([k, v]) => `${k} ${v}`).join(' ')}`);
   return out;
 }
 /** Closed loop, as fast as the server answers: the throughput runs. */
@@ -318,7 +318,7 @@ const targets = [
   ['product by id, latency at 3,000 req/s', `p50 ${r.productByIdAt3000.p50Ms} ms, p99 ${r.productByIdAt3000.p99Ms} ms (${r.productByIdAt3000.requestsPerSecond} req/s achieved)`, r.productByIdAt3000.p99Ms <= 15, 'p99 ≤ 15 ms'],
   ['category + price query', `${r.categoryPrice.requestsPerSecond} req/s`, r.categoryPrice.requestsPerSecond >= 3000, '≥ 3,000 req/s'],
   ['place order, sustained', `${r.placeOrderMax.requestsPerSecond} commands/s (max lag ${r.placeOrderMax.maxLagEvents} events, drained ${r.placeOrderMax.drainSecondsAfterRun} s after)`, r.placeOrderMax.requestsPerSecond >= 1000, '≥ 1,000 commands/s'],
-  ['place order latency at 600/s', `p50 ${r.placeOrderAt600.p50Ms} ms, p99 ${r.placeOrderAt600.p99Ms} ms (${r.placeOrderAt600.requestsPerSecond} achieved)`, r.placeOrderAt600.p99Ms <= 50, 'p99 ≤ 50 ms'],
+  ['place order latency at 600/s', `p50 ${r.placeOrderAt600.p50Ms} ms, p99 ${r.placeOrderAt600.p99Ms} ms (${r.placeOrderAt600.requestsPerSecond} achieved${r.placeOrderAt600.unanswered ? `; ${r.placeOrderAt600.unanswered} of ${Math.round(600 * SECONDS)} still unanswered 15 s after the last was sent, so both are lower bounds` : ''})`, r.placeOrderAt600.p99Ms <= 50, 'p99 ≤ 50 ms'],
   ['projection lag at 600/s', `p50 ${r.projectionLagAt600.p50Ms} ms, p99 ${r.projectionLagAt600.p99Ms} ms`, r.projectionLagAt600.p50Ms <= 10 && r.projectionLagAt600.p99Ms <= 50, 'p50 ≤ 10 ms, p99 ≤ 50 ms'],
   ['(not a target) order latency and lag within capacity', `at ${r.placeOrderWithinCapacity.rate}/s: order p50 ${r.placeOrderWithinCapacity.p50Ms} ms, p99 ${r.placeOrderWithinCapacity.p99Ms} ms; lag p50 ${r.projectionLagWithinCapacity.p50Ms} ms, p99 ${r.projectionLagWithinCapacity.p99Ms} ms`, null, 'for reference'],
   ['tracing overhead', `${r.tracing.overheadPercent} % (on ${r.tracing.on}, off ${r.tracing.off} req/s)`, r.tracing.overheadPercent <= 15, '≤ 15 %'],
