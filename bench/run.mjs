@@ -10,6 +10,10 @@ import { openLoop } from './open-loop.mjs';
 import pg from 'pg';
 
 const ROOT = new URL('../', import.meta.url).pathname;
+// The Node.js that runs the system under test (default: this one). BENCH_NODE=<path> measures
+// another, e.g. the Docker image's Node 24 on a machine whose own is older.
+const NODE = process.env.BENCH_NODE ?? process.execPath;
+const nodeVersion = execFileSync(NODE, ['--version']).toString().trim();
 const QUICK = process.argv.includes('--quick');
 const SECONDS = QUICK ? 3 : 8;
 const DB = 'emporium_bench';
@@ -28,7 +32,7 @@ function start(name, script, env, port) {
     : // As deployed (Dockerfile, deploy/k8s): V8's old space capped at 160 MB, 8 MB semi-spaces.
       ['--max-old-space-size=160', '--max-semi-space-size=8', '--enable-source-maps', '--import', './dist/libs/telemetry/src/otel/preload.js', script];
   // MALLOC_ARENA_MAX as in the Dockerfile.
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH, MALLOC_ARENA_MAX: '2', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(NODE, args, { cwd: ROOT, env: { PATH: process.env.PATH, MALLOC_ARENA_MAX: '2', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
   return { name, child, port };
 }
@@ -228,7 +232,7 @@ const byId = (port, prefix) => ({
   url: `http://127.0.0.1:${port}`,
   requests: [{ setupRequest: (req) => ({ ...req, path: `${prefix}/${pick(productIds)}` }) }],
 });
-const results = { machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version }, seconds: SECONDS, runs: {} };
+const results = { machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: nodeVersion, loadGeneratorNode: process.version }, seconds: SECONDS, runs: {} };
 
 // A B C A B C: the reference, the api, and the same api with tracing off (OTEL_SDK_DISABLED, no
 // relay) alternate, so drift (cache warmth, other load) hits all alike; the best round of each counts.
@@ -334,8 +338,11 @@ const table = [
   '|---|---|---|---|',
   ...results.targets.map((t) => `| ${t.figure} | ${t.measured} | ${t.target} | ${t.met === null ? '–' : t.met ? 'yes' : '**no**'} |`),
 ].join('\n');
-const doc = `${ROOT}BENCHMARKS.md`;
-const current = readFileSync(doc, 'utf8');
-writeFileSync(doc, current.replace(/<!-- results:start -->[\s\S]*<!-- results:end -->/, `<!-- results:start -->\n${table}\n<!-- results:end -->`));
+// BENCHMARKS.md's table is the machine's own Node.js; a BENCH_NODE run only writes its JSON.
+if (!process.env.BENCH_NODE) {
+  const doc = `${ROOT}BENCHMARKS.md`;
+  const current = readFileSync(doc, 'utf8');
+  writeFileSync(doc, current.replace(/<!-- results:start -->[\s\S]*<!-- results:end -->/, `<!-- results:start -->\n${table}\n<!-- results:end -->`));
+}
 console.log(`\n${table}\n`);
 process.exit(0);
