@@ -90,7 +90,7 @@ describe('observability', () => {
     const admin = (await http('POST', '/api/v1/auth/login', { body: ADMIN })).body.accessToken as string;
     const product = await http('POST', '/api/v1/products', {
       token: admin,
-      body: { sku: 'OTEL-1', name: 'Traced', category: 'otel', priceCents: 100, currency: 'EUR', stock: 5 },
+      body: { sku: 'OTEL-1', name: 'Instrumented', category: 'otel', priceCents: 100, currency: 'EUR', stock: 5 },
     });
     await http('POST', '/api/v1/auth/register', {
       body: { email: 'tracer@example.com', password: 'plenty-long-passphrase', name: 'T' },
@@ -165,6 +165,22 @@ describe('observability', () => {
       lines.some((l) => l.trace_id === traceId && l.req?.url === '/api/v1/orders' && l.res?.statusCode === 201),
     ).toBe(true);
     expect(api.output()).not.toMatch(/Bearer ey|plenty-long-passphrase/);
+
+    // A read: the server span, named by route, with its SQL span as a direct child.
+    const readTraceId = 'b1c2d3e4f5a60718293a4b5c6d7e8f90';
+    const read = await http('GET', `/api/v1/products/${product.body.id}`, {
+      headers: { traceparent: `00-${readTraceId}-2222222222222222-01` },
+    });
+    expect(read.status).toBe(200);
+    const readSpans = await poll(
+      async () => receiver.spans.filter((s) => s.traceId === readTraceId),
+      (spans) => spans.some((s) => s.kind === 2) && spans.some((s) => s.name.startsWith('pg.query')),
+      { timeoutMs: 20_000, what: 'the read request and its SQL span' },
+    );
+    const server = readSpans.find((s) => s.kind === 2)!;
+    expect(server.name).toBe('GET /api/v1/products/:id');
+    expect(server.parentSpanId).toBe('2222222222222222');
+    expect(readSpans.find((s) => s.name.startsWith('pg.query'))!.parentSpanId).toBe(server.spanId);
   });
 
   it('counts requests, commands and projection work in /metrics on both apps', async () => {

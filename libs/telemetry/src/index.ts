@@ -9,7 +9,7 @@ export {
   projectionBatchSize,
   scrapedGauge,
 } from './metrics.js';
-export { Traced } from './traced.js';
+export { Instrumented } from './instrumented.js';
 export { loggingModule } from './logging.js';
 export { nameHttpSpansByRoute } from './http-route-span.js';
 export { tracedHttpServer, UNTRACED_PATHS } from './http-server-span.js';

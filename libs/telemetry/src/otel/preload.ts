@@ -10,7 +10,8 @@
  * in logs and event metadata) but nothing is exported and nothing is logged per span.
  *
  * Spans per request: the HTTP server span (started by the api's server, tracedHttpServer, and
- * named by route: nameHttpSpansByRoute), the command or query span, and one per SQL statement and
+ * named by route: nameHttpSpansByRoute), the command span (queries have none: see Instrumented),
+ * and one per SQL statement and
  * broker publish. The http, Fastify and Nest instrumentations are not loaded: the http one bound
  * every request's and response's emitters to the span's context (a third of a read's CPU); the
  * Fastify and Nest ones added three to four spans per request that repeated the HTTP span's timing

@@ -2,13 +2,13 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { UnitOfWork, type CommandResult } from '@emporium/messaging';
 import { changeProduct } from '../product-change.js';
 import { ChangePrice } from './change-price.command.js';
-import { Traced } from '@emporium/telemetry';
+import { Instrumented } from '@emporium/telemetry';
 
 @CommandHandler(ChangePrice)
 export class ChangePriceHandler implements ICommandHandler<ChangePrice> {
   constructor(private readonly uow: UnitOfWork) {}
 
-  @Traced('command')
+  @Instrumented('command')
   execute(command: ChangePrice): Promise<CommandResult> {
     return changeProduct(this.uow, command.context, command.productId, command.expectedVersion, (p) =>
       p.changePrice(command.priceCents),

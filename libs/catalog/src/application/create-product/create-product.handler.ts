@@ -4,13 +4,13 @@ import { UnitOfWork, type CommandResult } from '@emporium/messaging';
 import { Product } from '../../domain/product.entity.js';
 import { DuplicateSku } from '../../domain/product.errors.js';
 import { CreateProduct } from './create-product.command.js';
-import { Traced } from '@emporium/telemetry';
+import { Instrumented } from '@emporium/telemetry';
 
 @CommandHandler(CreateProduct)
 export class CreateProductHandler implements ICommandHandler<CreateProduct> {
   constructor(private readonly uow: UnitOfWork) {}
 
-  @Traced('command')
+  @Instrumented('command')
   async execute({ context, product }: CreateProduct): Promise<CommandResult> {
     try {
       return await this.uow.execute(context, async () => new Product({ id: crypto.randomUUID(), ...product }));

@@ -4,7 +4,7 @@ import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { readQuery } from '@emporium/database';
 import { InvalidCursor, PRODUCT_COLUMNS, toProductView, type ProductRow, type ProductView } from '../product-view.js';
 import { ListProducts, type ProductSort } from './list-products.query.js';
-import { Traced } from '@emporium/telemetry';
+import { Instrumented } from '@emporium/telemetry';
 
 interface SortSpec {
   column: string;
@@ -56,7 +56,7 @@ function decodeCursor(raw: string, sort: ProductSort): Cursor {
 export class ListProductsHandler implements IQueryHandler<ListProducts> {
   constructor(private readonly orm: MikroORM) {}
 
-  @Traced('query')
+  @Instrumented('query')
   async execute({ filter }: ListProducts): Promise<{ items: ProductView[]; nextCursor: string | null }> {
     const spec = SORTS[filter.sort];
     // Plain parameterised SQL: every value is a $n parameter; only fixed fragments are joined. The

@@ -2,13 +2,13 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { UnitOfWork, type CommandResult } from '@emporium/messaging';
 import { changeProduct } from '../product-change.js';
 import { UpdateProduct } from './update-product.command.js';
-import { Traced } from '@emporium/telemetry';
+import { Instrumented } from '@emporium/telemetry';
 
 @CommandHandler(UpdateProduct)
 export class UpdateProductHandler implements ICommandHandler<UpdateProduct> {
   constructor(private readonly uow: UnitOfWork) {}
 
-  @Traced('command')
+  @Instrumented('command')
   execute({ context, productId, changes, expectedVersion }: UpdateProduct): Promise<CommandResult> {
     return changeProduct(this.uow, context, productId, expectedVersion, (p) => p.update(changes));
   }

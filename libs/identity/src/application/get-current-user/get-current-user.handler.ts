@@ -3,13 +3,13 @@ import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { sql } from 'kysely';
 import { UserNotFound } from '../../domain/user.errors.js';
 import { GetCurrentUser, type UserView } from './get-current-user.query.js';
-import { Traced } from '@emporium/telemetry';
+import { Instrumented } from '@emporium/telemetry';
 
 @QueryHandler(GetCurrentUser)
 export class GetCurrentUserHandler implements IQueryHandler<GetCurrentUser> {
   constructor(private readonly orm: MikroORM) {}
 
-  @Traced('query')
+  @Instrumented('query')
   async execute({ userId }: GetCurrentUser): Promise<UserView> {
     const { rows } = await sql<UserView>`select id, email, name, roles from users where id = ${userId}`.execute(
       this.orm.em.fork().getKysely(),

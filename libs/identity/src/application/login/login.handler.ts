@@ -6,7 +6,7 @@ import { PasswordHasher } from '../../domain/password-hasher.js';
 import { User } from '../../domain/user.entity.js';
 import { InvalidCredentials } from '../../domain/user.errors.js';
 import { Login, type AccessToken } from './login.query.js';
-import { Traced } from '@emporium/telemetry';
+import { Instrumented } from '@emporium/telemetry';
 
 @QueryHandler(Login)
 export class LoginHandler implements IQueryHandler<Login> {
@@ -17,7 +17,7 @@ export class LoginHandler implements IQueryHandler<Login> {
     private readonly config: AppConfig,
   ) {}
 
-  @Traced('query')
+  @Instrumented('query')
   async execute({ email, password }: Login): Promise<AccessToken> {
     const user = await this.orm.em.fork().findOne(User, { email: User.normalizeEmail(email) });
     if (!user) {

@@ -6,7 +6,7 @@ import { assertStrongPassword } from '../../domain/password-policy.js';
 import { User } from '../../domain/user.entity.js';
 import { EmailTaken } from '../../domain/user.errors.js';
 import { RegisterUser } from './register-user.command.js';
-import { Traced } from '@emporium/telemetry';
+import { Instrumented } from '@emporium/telemetry';
 
 @CommandHandler(RegisterUser)
 export class RegisterUserHandler implements ICommandHandler<RegisterUser> {
@@ -15,7 +15,7 @@ export class RegisterUserHandler implements ICommandHandler<RegisterUser> {
     private readonly hasher: PasswordHasher,
   ) {}
 
-  @Traced('command')
+  @Instrumented('command')
   async execute({ context, email, password, name, roles }: RegisterUser): Promise<CommandResult> {
     assertStrongPassword(password, { email, name });
     const passwordHash = await this.hasher.hash(password);

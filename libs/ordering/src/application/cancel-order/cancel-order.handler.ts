@@ -4,14 +4,14 @@ import { Product } from '@emporium/catalog';
 import { UnitOfWork, type CommandResult } from '@emporium/messaging';
 import { loadOrderFor } from '../order-change.js';
 import { CancelOrder } from './cancel-order.command.js';
-import { Traced } from '@emporium/telemetry';
+import { Instrumented } from '@emporium/telemetry';
 
 /** Cancels an order and releases its stock in the same transaction. */
 @CommandHandler(CancelOrder)
 export class CancelOrderHandler implements ICommandHandler<CancelOrder> {
   constructor(private readonly uow: UnitOfWork) {}
 
-  @Traced('command')
+  @Instrumented('command')
   execute({ context, orderId }: CancelOrder): Promise<CommandResult> {
     return this.uow.execute(context, async (em) => {
       const order = await loadOrderFor(em, context, orderId, 'owner-or-admin');

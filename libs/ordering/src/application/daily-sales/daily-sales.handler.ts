@@ -2,13 +2,13 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { sql } from 'kysely';
 import { GetDailySales, type DailySalesRow } from './daily-sales.query.js';
-import { Traced } from '@emporium/telemetry';
+import { Instrumented } from '@emporium/telemetry';
 
 @QueryHandler(GetDailySales)
 export class GetDailySalesHandler implements IQueryHandler<GetDailySales> {
   constructor(private readonly orm: MikroORM) {}
 
-  @Traced('query')
+  @Instrumented('query')
   async execute({ filter }: GetDailySales): Promise<{ items: DailySalesRow[] }> {
     const { rows } = await sql<{
       day: string;

@@ -4,13 +4,13 @@ import { sql } from 'kysely';
 import { OrderNotFound } from '../../domain/order.errors.js';
 import { ORDER_COLUMNS, toOrderView, type OrderRow, type OrderView } from '../order-view.js';
 import { GetOrder } from './get-order.query.js';
-import { Traced } from '@emporium/telemetry';
+import { Instrumented } from '@emporium/telemetry';
 
 @QueryHandler(GetOrder)
 export class GetOrderHandler implements IQueryHandler<GetOrder> {
   constructor(private readonly orm: MikroORM) {}
 
-  @Traced('query')
+  @Instrumented('query')
   async execute({ actor, orderId }: GetOrder): Promise<OrderView> {
     const { rows } =
       await sql<OrderRow>`select ${sql.raw(ORDER_COLUMNS)} from read_orders where id = ${orderId}`.execute(

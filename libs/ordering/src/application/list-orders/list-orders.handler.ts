@@ -3,14 +3,14 @@ import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { sql, type RawBuilder } from 'kysely';
 import { InvalidOrderCursor, ORDER_COLUMNS, toOrderView, type OrderRow, type OrderView } from '../order-view.js';
 import { ListOrders } from './list-orders.query.js';
-import { Traced } from '@emporium/telemetry';
+import { Instrumented } from '@emporium/telemetry';
 
 /** A customer sees only their own orders; an admin sees all and may filter by customer. */
 @QueryHandler(ListOrders)
 export class ListOrdersHandler implements IQueryHandler<ListOrders> {
   constructor(private readonly orm: MikroORM) {}
 
-  @Traced('query')
+  @Instrumented('query')
   async execute({ actor, filter }: ListOrders): Promise<{ items: OrderView[]; nextCursor: string | null }> {
     const where: RawBuilder<unknown>[] = [];
     if (!actor.roles.includes('admin')) where.push(sql`customer_id = ${actor.id}`);

@@ -5,7 +5,7 @@ import { UnitOfWork, type CommandResult } from '@emporium/messaging';
 import { MAX_LINE_QUANTITY, Order } from '../../domain/order.entity.js';
 import { InvalidOrder, MixedCurrencies, OutOfStock, ProductsUnavailable } from '../../domain/order.errors.js';
 import { PlaceOrder } from './place-order.command.js';
-import { Traced } from '@emporium/telemetry';
+import { Instrumented } from '@emporium/telemetry';
 
 /**
  * Places an order and reserves stock on every product in the same transaction, all or nothing.
@@ -16,7 +16,7 @@ import { Traced } from '@emporium/telemetry';
 export class PlaceOrderHandler implements ICommandHandler<PlaceOrder> {
   constructor(private readonly uow: UnitOfWork) {}
 
-  @Traced('command')
+  @Instrumented('command')
   execute({ context, lines }: PlaceOrder): Promise<CommandResult> {
     const quantities = new Map<string, number>();
     for (const line of lines) quantities.set(line.productId, (quantities.get(line.productId) ?? 0) + line.quantity);
