@@ -43,7 +43,11 @@ export class GroupCommit<T, R> {
         const batch = this.queue.splice(0, this.maxBatch);
         if (batch.length > 1 && (await this.writeTogether(batch))) continue;
         for (const pending of batch) {
-          await context.with(pending.context, () => this.one(pending.item)).then(pending.resolve, pending.reject);
+          try {
+            pending.resolve(await context.with(pending.context, () => this.one(pending.item)));
+          } catch (error) {
+            pending.reject(error); // even a synchronous throw settles its caller, never the loop
+          }
         }
       }
     } finally {
