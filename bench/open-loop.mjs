@@ -39,10 +39,13 @@ export async function openLoop({ url, rate, seconds, next, maxSockets = 256, dra
     outstanding += 1;
     const done = (ok, status) => {
       const now = performance.now();
-      latencies.push(now - due);
-      lastAnswer = now;
-      if (!ok) errors += 1;
-      else if (status < 200 || status >= 300) non2xx += 1;
+      // Only answers have a latency: a refused or reset connection fails fast and would pull the
+      // percentiles down.
+      if (ok) {
+        latencies.push(now - due);
+        lastAnswer = now;
+        if (status < 200 || status >= 300) non2xx += 1;
+      } else errors += 1;
       outstanding -= 1;
       if (outstanding === 0 && sent === total) allAnswered();
     };
@@ -81,7 +84,7 @@ export async function openLoop({ url, rate, seconds, next, maxSockets = 256, dra
   return {
     offeredPerSecond: rate,
     // Answers per second over the time it took to answer them all.
-    requestsPerSecond: Math.round(latencies.length / ((lastAnswer - start) / 1000)),
+    requestsPerSecond: latencies.length ? Math.round(latencies.length / ((lastAnswer - start) / 1000)) : 0,
     p50Ms: at(0.5),
     p99Ms: at(0.99),
     maxMs: at(1),

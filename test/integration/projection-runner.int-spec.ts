@@ -3,6 +3,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { Product } from '@emporium/catalog';
 import { createProjections } from '@emporium/composition';
+import { Order } from '@emporium/ordering';
 import type { EventEnvelope } from '@emporium/contracts';
 import { createOrmOptions } from '@emporium/database';
 import { CommandContext, PoisonMessageError, ProjectionRunner, UnitOfWork } from '@emporium/messaging';
@@ -160,6 +161,38 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
     );
     expect(Number(tx.events)).toBe(events.length);
     expect(Number(tx.transactions)).toBeLessThan(events.length);
+  });
+
+  it('applies a projection whose rows are shared across aggregates (sales) one event per transaction', async () => {
+    const productId = await createProduct(100);
+    const placed = await Promise.all(
+      [1, 2, 3, 4].map(async () => {
+        const orderId = crypto.randomUUID();
+        await uow.execute(
+          CommandContext.system(),
+          async () =>
+            new Order({
+              id: orderId,
+              customerId: crypto.randomUUID(),
+              currency: 'EUR',
+              lines: [{ productId, name: 'Projected mug', category: 'kitchen', quantity: 1, unitPriceCents: 500 }],
+            }),
+        );
+        return (await stream(orderId))[0];
+      }),
+    );
+    const settlements = await Promise.all(placed.map((e) => runner.settle('sales', e)));
+    expect(settlements.every((s) => s.ok)).toBe(true);
+    const [tx] = await query<{ transactions: string }>(
+      `select count(distinct xmin::text) as transactions from projection_inbox
+        where projection = 'sales' and event_id = any($1::uuid[])`,
+      [placed.map((e) => e.id)],
+    );
+    expect(Number(tx.transactions)).toBe(placed.length);
+    const [row] = await query<{ units: number }>('select units from read_sales_daily where product_id = $1', [
+      productId,
+    ]);
+    expect(row.units).toBe(4);
   });
 
   it('settles each delivery of a failed batch on its own: one poison message spoils nothing else', async () => {

@@ -26,6 +26,7 @@ export function isUniqueViolation(error: unknown, constraint: string): boolean {
 }
 
 const TRANSIENT_SQLSTATE = /^(08|53|57P0|40001|40P01|55P03|57014)/;
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0)/;
 const TRANSIENT_NETWORK =
   /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection terminated|connection timeout|timeout exceeded when trying to connect|terminating connection|the database system is (starting up|shutting down)/i;
 
@@ -40,4 +41,18 @@ export function isTransientDatabaseError(error: unknown): boolean {
   if (typeof e.message === 'string' && TRANSIENT_NETWORK.test(e.message)) return true;
   if (error instanceof Error && error.name === 'ConnectionException') return true;
   return e.cause !== undefined && e.cause !== error && isTransientDatabaseError(e.cause);
+}
+
+/**
+ * The transient failures that are about the database, not about this transaction: it is down,
+ * restarting, out of connections or resources, or the connection broke. (A deadlock, a
+ * serialization failure or a lock timeout is transient too, but another attempt alone may succeed.)
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
+  if (!e) return false;
+  if (typeof e.code === 'string' && (UNAVAILABLE_SQLSTATE.test(e.code) || TRANSIENT_NETWORK.test(e.code))) return true;
+  if (typeof e.message === 'string' && TRANSIENT_NETWORK.test(e.message)) return true;
+  if (error instanceof Error && error.name === 'ConnectionException') return true;
+  return e.cause !== undefined && e.cause !== error && isDatabaseUnavailable(e.cause);
 }

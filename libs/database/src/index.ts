@@ -1,7 +1,7 @@
 export { DatabaseModule } from './database.module.js';
 export { createOrmOptions, type EntityClass } from './orm-options.js';
 export { ensureDatabase, migrateUp, createMigration, unreachableDatabase } from './migrate.js';
-export { isConcurrencyConflict, isTransientDatabaseError, isUniqueViolation } from './errors.js';
+export { isConcurrencyConflict, isDatabaseUnavailable, isTransientDatabaseError, isUniqueViolation } from './errors.js';
 export {
   EmbeddedDatabaseError,
   isEmbeddedDatabaseUrl,

@@ -99,6 +99,20 @@ describe('tracedHttpServer (the HTTP server span)', () => {
     expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: expect.stringMatching(/closed before/) });
   });
 
+  it('ends the span of a pipelined request still queued when the client goes away', async () => {
+    slow.entered = deferred();
+    slow.release = deferred();
+    const socket = connect(Number(new URL(base).port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET /slow HTTP/1.1\r\nhost: x\r\n\r\nGET /slow HTTP/1.1\r\nhost: x\r\n\r\n');
+    await slow.entered.promise;
+    socket.destroy();
+    const spans = await finished(2);
+    slow.release.resolve();
+    expect(spans.map((s) => s.status.code)).toEqual([SpanStatusCode.ERROR, SpanStatusCode.ERROR]);
+    expect(spans.every((s) => s.attributes['http.response.status_code'] === undefined)).toBe(true);
+  });
+
   it('leaves health probes untraced and keeps Fastify timeouts', async () => {
     expect((await fetch(`${base}/health/ready`)).status).toBe(200);
     expect(

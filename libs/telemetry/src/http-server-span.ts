@@ -19,10 +19,14 @@ type Handler = (request: IncomingMessage, response: ServerResponse) => void;
  *   (the semantic conventions' rule for server spans);
  * - one `context.with` per request. The OpenTelemetry http instrumentation, which this replaces,
  *   also binds the request's and response's emitters to the context (seven methods wrapped on each
- *   object, every request) and cost about a third of a read's CPU (BENCHMARKS.md, ADR 0009).
+ *   object, every request): replacing it raised traced read throughput by about a fifth
+ *   (BENCHMARKS.md, ADR 0009).
  *   Body chunks still see the span: Node emits them in the request's async context.
  *
- * Fastify applies its timeout options only to servers it creates, so they are applied here.
+ * Fastify applies its timeout options only to servers it creates, so they are applied here
+ * (`keepAliveTimeout`, `requestTimeout`, `connectionTimeout`, `maxRequestsPerSocket`). Plain HTTP/1
+ * only: `https`, `http2` and `http` options are not honoured, and with a `serverFactory` Fastify
+ * does not add the second (IPv6) listener it binds for `localhost`.
  */
 export function tracedHttpServer(handler: Handler, options: FastifyServerOptions): Server {
   const server = createServer((request, response) => {
@@ -42,20 +46,30 @@ export function tracedHttpServer(handler: Handler, options: FastifyServerOptions
       },
       parent,
     );
-    response.once('close', () => {
-      span.setAttribute('http.response.status_code', response.statusCode);
+    // The response's 'close' ends it; the socket's too, for a pipelined request still queued
+    // behind another when the client goes away (its response never closes).
+    const socket = request.socket;
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      socket.off('close', end);
+      if (response.headersSent) span.setAttribute('http.response.status_code', response.statusCode);
       if (!response.writableFinished) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: 'connection closed before the response was sent' });
       } else if (response.statusCode >= 500) {
         span.setStatus({ code: SpanStatusCode.ERROR });
       }
       span.end();
-    });
+    };
+    response.once('close', end);
+    socket.once('close', end);
     context.with(trace.setSpan(parent, span), handler, undefined, request, response);
   });
   if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
   if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
   if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
+  if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
   return server;
 }
 

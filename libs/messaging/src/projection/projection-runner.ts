@@ -3,7 +3,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { sql } from 'kysely';
 import type { EventEnvelope } from '@emporium/contracts';
 import { EVENT_ROW_COLUMNS, toEnvelope, type EventRow } from '../write/event-row.js';
-import { isTransientDatabaseError } from '@emporium/database';
+import { isDatabaseUnavailable, isTransientDatabaseError } from '@emporium/database';
 import { projectionBatchSize, SpanKind, withSpan } from '@emporium/telemetry';
 import { PoisonMessageError, settle, type Db, type Projection, type ProjectionSettlement } from './projection.js';
 import { GroupCommit } from './group-commit.js';
@@ -29,8 +29,10 @@ export type ApplyOutcome = 'applied' | 'duplicate';
  * Deliveries of one projection that arrive while a transaction is being written are applied
  * together in the next one (group commit, see GroupCommit): the steps above run for each event in
  * turn inside one transaction, in (aggregate, version) order so two instances lock stream rows in
- * the same order and cannot deadlock. If any event of a batch fails, the batch rolls back and each
- * event is applied again in its own transaction, to be settled on its own.
+ * the same order. A projection whose rows are shared across aggregates opts out
+ * (`groupCommit: false`): its locks could not be ordered across a batch. If any event of a batch
+ * fails, the batch rolls back and each event is applied again in its own transaction, to be
+ * settled on its own; if the database itself failed, all are settled as transient at once.
  */
 @Injectable()
 export class ProjectionRunner {
@@ -63,7 +65,7 @@ export class ProjectionRunner {
     let batch = this.batches.get(name);
     if (!batch) {
       batch = new GroupCommit(
-        MAX_APPLY_BATCH,
+        this.projection(name).groupCommit === false ? 1 : MAX_APPLY_BATCH,
         (events, links) => this.handleBatch(name, events, links),
         (event) => {
           projectionBatchSize.observe({ projection: name }, 1);
@@ -87,21 +89,32 @@ export class ProjectionRunner {
         (a, b) =>
           a.event.aggregateId.localeCompare(b.event.aggregateId) || a.event.aggregateVersion - b.event.aggregateVersion,
       );
-    const outcomes = await withSpan(
-      `project ${name} batch`,
-      {
-        kind: SpanKind.INTERNAL,
-        links,
-        attributes: { 'emporium.projection': name, 'emporium.batch.size': delivered.length },
-      },
-      () =>
-        this.orm.em.fork().transactional(async (em) => {
-          const db = em.getKysely();
-          const applied: ApplyOutcome[] = new Array<ApplyOutcome>(delivered.length);
-          for (const { event, index } of order) applied[index] = await this.handleWithin(db, name, event);
-          return applied;
-        }),
-    );
+    let outcomes: ApplyOutcome[];
+    try {
+      outcomes = await withSpan(
+        `project ${name} batch`,
+        {
+          kind: SpanKind.INTERNAL,
+          links,
+          attributes: { 'emporium.projection': name, 'emporium.batch.size': delivered.length },
+        },
+        () =>
+          this.orm.em.fork().transactional(async (em) => {
+            const db = em.getKysely();
+            const applied: ApplyOutcome[] = new Array<ApplyOutcome>(delivered.length);
+            for (const { event, index } of order) applied[index] = await this.handleWithin(db, name, event);
+            return applied;
+          }),
+      );
+    } catch (error) {
+      // The database is unreachable or out of resources: every delivery would fail alone too, one
+      // slow timeout after another. Settle them all as transient (the rollback kept nothing).
+      // Anything else (a poison event, a deadlock) is sorted out one delivery at a time.
+      if (!isDatabaseUnavailable(error)) throw error;
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      this.logger.warn(`${name}: a batch of ${delivered.length} hit a database failure: ${reason}`);
+      return delivered.map(() => ({ ok: false, kind: 'transient', reason }));
+    }
     projectionBatchSize.observe({ projection: name }, delivered.length);
     return outcomes.map((outcome) => ({ ok: true, outcome }));
   }

@@ -13,6 +13,13 @@ export interface Projection {
   readonly eventTypes: readonly string[];
   /** The read-model tables it owns (a rebuild recreates exactly these). */
   readonly tables: readonly string[];
+  /**
+   * False when `apply` writes rows that several aggregates share (totals per day and product,
+   * say). A batch orders its locks by aggregate only, so two replicas' batches could take such
+   * rows in opposite orders and deadlock; these projections apply one event per transaction, whose
+   * own writes are ordered. Default true.
+   */
+  readonly groupCommit?: boolean;
   apply(event: EventEnvelope, db: Db): Promise<void>;
 }
 

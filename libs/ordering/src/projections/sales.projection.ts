@@ -14,6 +14,8 @@ export class SalesProjection implements Projection {
   readonly name = 'sales';
   readonly eventTypes = salesProjectionEvents;
   readonly tables = ['read_sales_daily'];
+  /** Rows per (day, product) are shared by every order of that product: see Projection.groupCommit. */
+  readonly groupCommit = false;
 
   async apply(event: EventEnvelope, db: Db): Promise<void> {
     const sign = event.type === OrderingEvents.OrderPlaced ? 1 : event.type === OrderingEvents.OrderCancelled ? -1 : 0;

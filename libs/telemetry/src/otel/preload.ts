@@ -11,11 +11,11 @@
  *
  * Spans per request: the HTTP server span (started by the api's server, tracedHttpServer, and
  * named by route: nameHttpSpansByRoute), the command span (queries have none: see Instrumented),
- * and one per SQL statement and
- * broker publish. The http, Fastify and Nest instrumentations are not loaded: the http one bound
- * every request's and response's emitters to the span's context (a third of a read's CPU); the
- * Fastify and Nest ones added three to four spans per request that repeated the HTTP span's timing
- * (docs/adr/0009-observability.md, BENCHMARKS.md).
+ * and one per SQL statement and broker publish. The http, Fastify and Nest instrumentations are
+ * not loaded. The http one bound every request's and response's emitters to the span's context
+ * (dropping it raised traced read throughput by a fifth). The Fastify and Nest ones added three to
+ * four spans per request that repeated the HTTP span's timing (docs/adr/0009-observability.md,
+ * BENCHMARKS.md).
  */
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { AmqplibInstrumentation } from '@opentelemetry/instrumentation-amqplib';
