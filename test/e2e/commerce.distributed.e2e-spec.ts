@@ -12,6 +12,17 @@ describeCommerceContract('distributed', (ctx) => {
   let amqp: ChannelModel;
   let channel: Channel;
   const tapped: ConsumeMessage[] = [];
+  /** The `ordering.order.placed` message for this order, as the exchange routed it. */
+  const tappedOrderPlaced = (orderId: string): Promise<ConsumeMessage | undefined> =>
+    poll(
+      async () =>
+        tapped.find(
+          (m) =>
+            m.properties.type === 'ordering.order.placed' && JSON.parse(m.content.toString()).aggregateId === orderId,
+        ),
+      (m) => m !== undefined,
+      { what: `the order.placed message of order ${orderId} on the exchange` },
+    );
   const env = (): IsolatedEnvironment => ctx.system.environment!;
   const { expectProblem, after, createProduct, newCustomer, placeOrder } = ctx;
 
@@ -53,16 +64,7 @@ describeCommerceContract('distributed', (ctx) => {
         body: { lines: [{ productId: product.id, quantity: 1 }] },
         headers: { traceparent },
       });
-      const message = await poll(
-        async () =>
-          tapped.find(
-            (m) =>
-              m.properties.type === 'ordering.order.placed' &&
-              JSON.parse(m.content.toString()).aggregateId === placed.body.id,
-          ),
-        (m) => m !== undefined,
-        { what: 'the order.placed message on the exchange' },
-      );
+      const message = await tappedOrderPlaced(placed.body.id);
       const envelope = JSON.parse(message!.content.toString());
       expect(message!.fields.routingKey).toBe('ordering.order.placed');
       expect(message!.properties).toMatchObject({
@@ -87,16 +89,7 @@ describeCommerceContract('distributed', (ctx) => {
       const product = await createProduct({ category, priceCents: 700 });
       const customer = await newCustomer();
       const placed = await placeOrder(customer.token, [{ productId: product.id, quantity: 2 }]);
-      const original = await poll(
-        async () =>
-          tapped.find(
-            (m) =>
-              m.properties.type === 'ordering.order.placed' &&
-              JSON.parse(m.content.toString()).aggregateId === placed.body.id,
-          ),
-        (m) => m !== undefined,
-        { what: 'the original message' },
-      );
+      const original = await tappedOrderPlaced(placed.body.id);
       const today = new Date().toISOString().slice(0, 10);
       const salesPath = `/api/v1/sales/daily?from=${today}&to=${today}&category=${category}`;
       const before = await ctx.http('GET', salesPath, { token: ctx.adminToken, headers: after(placed.body.position) });

@@ -1,23 +1,9 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import { poll } from '@emporium/testing';
+import { poll, runToExit } from '@emporium/testing';
 import { describeCommerceContract } from './contract/commerce.contract.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
 /** `npm run cli` against the running system's embedded database, with no broker. */
-async function cli(databaseUrl: string, ...args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['dist/apps/cli/src/main.js', ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return { code, output };
+function cli(databaseUrl: string, ...args: string[]): Promise<{ code: number | null; output: string }> {
+  return runToExit('cli', { NODE_ENV: 'test', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' }, args);
 }
 
 /**
@@ -71,7 +57,9 @@ describeCommerceContract('embedded', (ctx) => {
         { what: 'the dead-lettered event to count as delivered' },
       );
       expect(published).toBe(true);
-      const health = (await (await fetch(`${ctx.system.projectorUrl}/health`)).json()) as { details: Record<string, unknown> };
+      const health = (await (await fetch(`${ctx.system.projectorUrl}/health`)).json()) as {
+        details: Record<string, unknown>;
+      };
       expect(health.details['dlq:orders']).toMatchObject({ status: 'up', depth: 1 });
 
       // The operator's view and actions, with the same CLI as for RabbitMQ.

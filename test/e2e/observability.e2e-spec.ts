@@ -111,7 +111,7 @@ describe('observability', () => {
     const inTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
     // Spans arrive in batches from two processes, in any order: wait until every expected one is in.
     const expectations: Record<string, (spans: OtlpSpan[]) => boolean> = {
-      'http server span, child of the caller\'s span, named by route, with the status': (spans) =>
+      "http server span, child of the caller's span, named by route, with the status": (spans) =>
         spans.some(
           (s) =>
             s.service === 'emporium-api' &&

@@ -1,11 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { httpClient, poll, startAllInOne, type RunningSystemProcess } from '@emporium/testing';
+import { httpClient, poll, runToExit, startAllInOne, type RunningSystemProcess } from '@emporium/testing';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
@@ -128,18 +127,8 @@ describe('README quick start on a fresh clone', () => {
   }, 600_000);
 
   it('stops with a message naming the setting and the fix when DATABASE_URL is unreachable or DATA_DIR unwritable', async () => {
-    const startBuilt = async (settings: Record<string, string>): Promise<{ code: number | null; output: string }> => {
-      const child = spawn(process.execPath, ['dist/apps/all-in-one/src/main.js'], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', PORT: '0', PROJECTOR_PORT: '0', ...settings },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const [code] = (await once(child, 'exit')) as [number | null];
-      return { code, output };
-    };
+    const startBuilt = (settings: Record<string, string>): Promise<{ code: number | null; output: string }> =>
+      runToExit('all-in-one', { LOG_LEVEL: 'warn', PORT: '0', PROJECTOR_PORT: '0', ...settings });
     const unreachable = await startBuilt({ DATABASE_URL: 'postgresql://app:secret@127.0.0.1:1/shop' });
     expect(unreachable.code).toBe(69);
     expect(unreachable.output).toMatch(

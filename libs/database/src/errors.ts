@@ -25,22 +25,29 @@ export function isUniqueViolation(error: unknown, constraint: string): boolean {
   return error instanceof UniqueConstraintViolationException && error.message.includes(constraint);
 }
 
-const TRANSIENT_SQLSTATE = /^(08|53|57P0|40001|40P01|55P03|57014)/;
+/** The database is down, restarting, out of connections or resources. */
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P0)/;
+/** Those, or this transaction lost a race: deadlock, serialization, lock or statement timeout. */
+const TRANSIENT_SQLSTATE = /^(08|53|57P0|40001|40P01|55P03|57014)/;
 const TRANSIENT_NETWORK =
   /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection terminated|connection timeout|timeout exceeded when trying to connect|terminating connection|the database system is (starting up|shutting down)/i;
+
+/** A broken connection, or an SQLSTATE matching `sqlstate`, here or anywhere in the cause chain. */
+function databaseFailure(error: unknown, sqlstate: RegExp): boolean {
+  const e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
+  if (!e) return false;
+  if (typeof e.code === 'string' && (sqlstate.test(e.code) || TRANSIENT_NETWORK.test(e.code))) return true;
+  if (typeof e.message === 'string' && TRANSIENT_NETWORK.test(e.message)) return true;
+  if (error instanceof Error && error.name === 'ConnectionException') return true;
+  return e.cause !== undefined && e.cause !== error && databaseFailure(e.cause, sqlstate);
+}
 
 /**
  * Failures of the database itself (down, restarting, connection killed, overloaded, a lock or
  * statement timeout), as opposed to failures of the work: worth retrying for as long as it takes.
  */
 export function isTransientDatabaseError(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
-  if (!e) return false;
-  if (typeof e.code === 'string' && (TRANSIENT_SQLSTATE.test(e.code) || TRANSIENT_NETWORK.test(e.code))) return true;
-  if (typeof e.message === 'string' && TRANSIENT_NETWORK.test(e.message)) return true;
-  if (error instanceof Error && error.name === 'ConnectionException') return true;
-  return e.cause !== undefined && e.cause !== error && isTransientDatabaseError(e.cause);
+  return databaseFailure(error, TRANSIENT_SQLSTATE);
 }
 
 /**
@@ -49,10 +56,5 @@ export function isTransientDatabaseError(error: unknown): boolean {
  * serialization failure or a lock timeout is transient too, but another attempt alone may succeed.)
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
-  if (!e) return false;
-  if (typeof e.code === 'string' && (UNAVAILABLE_SQLSTATE.test(e.code) || TRANSIENT_NETWORK.test(e.code))) return true;
-  if (typeof e.message === 'string' && TRANSIENT_NETWORK.test(e.message)) return true;
-  if (error instanceof Error && error.name === 'ConnectionException') return true;
-  return e.cause !== undefined && e.cause !== error && isDatabaseUnavailable(e.cause);
+  return databaseFailure(error, UNAVAILABLE_SQLSTATE);
 }

@@ -72,12 +72,13 @@ export async function startApp(name: 'api' | 'projector', env: Record<string, st
   };
 }
 
-/** Runs an app expecting it to refuse to start; returns its exit code and output. */
+/** Runs an app (with `args`) until it exits: a refused start, or a CLI command; its exit code and output. */
 export async function runToExit(
-  name: 'api' | 'projector' | 'migrate',
+  name: 'api' | 'projector' | 'migrate' | 'all-in-one' | 'cli',
   env: Record<string, string>,
+  args: string[] = [],
 ): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [`dist/apps/${name}/src/main.js`], {
+  const child = spawn(process.execPath, [`dist/apps/${name}/src/main.js`, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
