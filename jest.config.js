@@ -17,6 +17,7 @@ const common = {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testEnvironment: 'node',
+  setupFilesAfterEnv: ['<rootDir>/test/setup/no-unhandled-rejections.ts'],
 };
 
 /** Does anything accept TCP connections on 127.0.0.1:`port`? */
@@ -77,7 +78,7 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'],
-      setupFilesAfterEnv: ['<rootDir>/test/setup/quiet-logs.ts'],
+      setupFilesAfterEnv: [...common.setupFilesAfterEnv, '<rootDir>/test/setup/quiet-logs.ts'],
     },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'] },
     { ...common, displayName: 'security', testMatch: ['<rootDir>/test/security/**/*.security-spec.ts'] },

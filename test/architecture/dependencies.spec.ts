@@ -10,16 +10,21 @@ const ALLOWED: Record<string, string[]> = {
   config: [],
   database: ['config'],
   telemetry: ['config'],
-  messaging: ['config', 'contracts', 'database', 'telemetry'],
-  identity: ['config', 'contracts', 'database', 'messaging', 'telemetry'],
-  catalog: ['config', 'contracts', 'database', 'messaging', 'telemetry'],
-  ordering: ['config', 'contracts', 'database', 'messaging', 'catalog', 'telemetry'],
-  health: ['config', 'messaging', 'telemetry'],
-  composition: ['messaging', 'identity', 'catalog', 'ordering'],
+  domain: ['config', 'contracts', 'database'],
+  projections: ['config', 'contracts', 'database', 'domain', 'telemetry'],
+  messaging: ['config', 'contracts', 'database', 'domain', 'telemetry'],
+  // Bounded contexts never depend on the delivery machinery (amqplib, transports).
+  identity: ['config', 'contracts', 'database', 'domain', 'telemetry'],
+  catalog: ['config', 'contracts', 'database', 'domain', 'projections', 'telemetry'],
+  ordering: ['config', 'contracts', 'database', 'domain', 'projections', 'catalog', 'telemetry'],
+  health: ['config', 'messaging', 'projections', 'telemetry'],
+  composition: ['domain', 'projections', 'identity', 'catalog', 'ordering'],
   testing: [
     'config',
     'contracts',
     'database',
+    'domain',
+    'projections',
     'messaging',
     'identity',
     'catalog',
@@ -80,6 +85,18 @@ describe('module boundaries', () => {
       }
     }
     expect(violations).toEqual([]);
+  });
+
+  it('keeps the broker client in the delivery lib: the domain, projections and contexts never load amqplib', () => {
+    const brokerAware = new Set(['messaging', 'testing']);
+    const offenders = files
+      .filter((file) => owner(file).kind === 'libs' && !brokerAware.has(owner(file).name))
+      .filter((file) => imports(file).some((specifier) => specifier === 'amqplib'))
+      .map((file) => relative(ROOT, file));
+    expect(offenders).toEqual([]);
+    for (const lib of ['domain', 'projections', 'identity', 'catalog', 'ordering', 'contracts']) {
+      expect({ lib, messaging: ALLOWED[lib].includes('messaging') }).toEqual({ lib, messaging: false });
+    }
   });
 
   it('keeps process.env out of everything but the entry points', () => {

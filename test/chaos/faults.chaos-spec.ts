@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import pg from 'pg';
-import { toEnvelope, type EventRow } from '@emporium/messaging';
+import { toEnvelope, type EventRow } from '@emporium/domain';
 import {
   allEntities,
   compareWithRebuild,

@@ -4,9 +4,12 @@ import pg from 'pg';
 import { Product } from '@emporium/catalog';
 import { createProjections } from '@emporium/composition';
 import { Order } from '@emporium/ordering';
-import type { EventEnvelope } from '@emporium/contracts';
+import { EventSchemaError, PoisonMessageError, type EventEnvelope } from '@emporium/contracts';
 import { createOrmOptions } from '@emporium/database';
-import { CommandContext, PoisonMessageError, ProjectionRunner, UnitOfWork } from '@emporium/messaging';
+import { CommandContext, UnitOfWork } from '@emporium/domain';
+import { classify } from '@emporium/messaging';
+import { ProjectionRunner } from '@emporium/projections';
+import { registry } from '@emporium/telemetry';
 import { allEntities, isolatedEnvironment, requireServices, type IsolatedEnvironment } from '@emporium/testing';
 
 describe('ProjectionRunner (real PostgreSQL)', () => {
@@ -62,6 +65,20 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
       return product;
     });
 
+  /** One delivery applied alone, in its own transaction. */
+  const handle = async (projection: string, event: EventEnvelope): Promise<string> =>
+    (await runner.applyInTransaction(projection, [event]))[0];
+  /** A delivery through group commit, settled as the delivery core would classify it. */
+  const settle = (projection: string, event: EventEnvelope) =>
+    runner.apply(projection, event).then(
+      (outcome) => ({ ok: true as const, outcome }),
+      (error: Error) => ({ ok: false as const, kind: classify(error), reason: `${error.name}: ${error.message}` }),
+    );
+  const statements = async (projection: string): Promise<number> => {
+    const metric = await registry.getSingleMetric('emporium_projection_statements_total')!.get();
+    return metric.values.find((v) => v.labels.projection === projection)?.value ?? 0;
+  };
+
   beforeAll(async () => {
     await requireServices();
     env = await isolatedEnvironment('runner', allEntities);
@@ -80,8 +97,8 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
   it('applies a redelivered event once: the second delivery changes nothing', async () => {
     const id = await createProduct(5);
     const [created] = await stream(id);
-    expect(await runner.handle('catalog', created)).toBe('applied');
-    expect(await runner.handle('catalog', created)).toBe('duplicate');
+    expect(await handle('catalog', created)).toBe('applied');
+    expect(await handle('catalog', created)).toBe('duplicate');
     const inbox = await query<{ n: string }>('select count(*) as n from projection_inbox where event_id = $1', [
       created.id,
     ]);
@@ -99,14 +116,14 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
     await restock(id, 4);
     const [v1, v2, v3] = await stream(id);
 
-    expect(await runner.handle('catalog', v3)).toBe('applied'); // fills v1 and v2 first
+    expect(await handle('catalog', v3)).toBe('applied'); // fills v1 and v2 first
     const [row] = await query<{ stock: number; version: number }>(
       'select stock, version from read_catalog_products where id = $1',
       [id],
     );
     expect(row).toEqual({ stock: 7, version: 3 });
-    expect(await runner.handle('catalog', v1)).toBe('duplicate');
-    expect(await runner.handle('catalog', v2)).toBe('duplicate');
+    expect(await handle('catalog', v1)).toBe('duplicate');
+    expect(await handle('catalog', v2)).toBe('duplicate');
     const inbox = await query<{ n: string }>(
       "select count(*) as n from projection_inbox where projection = 'catalog' and event_id = any($1::uuid[])",
       [[v1.id, v2.id, v3.id]],
@@ -118,7 +135,9 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
     const id = await createProduct(0);
     for (let i = 1; i <= 5; i++) await restock(id, i);
     const events = await stream(id);
-    const outcomes = await Promise.all([...events, ...events].map((e) => runner.handle('catalog', e)));
+    const outcomes = await Promise.all(
+      [...events, ...events].map((e) => settle('catalog', e).then((s) => (s.ok ? s.outcome : s.reason))),
+    );
     expect(outcomes.filter((o) => o === 'applied').length).toBeLessThanOrEqual(events.length);
     const [row] = await query<{ stock: number; version: number }>(
       'select stock, version from read_catalog_products where id = $1',
@@ -140,7 +159,7 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
     // Aggregates interleaved in reverse, plus a redelivery, as a broker may hand them over (each
     // stream's own versions stay in order, so no delivery fills another's gap).
     const deliveries = [0, 1].flatMap((version) => streams.map((s) => s[version]).reverse()).concat(events[0]);
-    const settlements = await Promise.all(deliveries.map((e) => runner.settle('catalog', e)));
+    const settlements = await Promise.all(deliveries.map((e) => settle('catalog', e)));
 
     expect(settlements.every((s) => s.ok)).toBe(true);
     expect(settlements.filter((s) => s.ok && s.outcome === 'applied').length).toBeLessThanOrEqual(events.length);
@@ -163,10 +182,10 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
     expect(Number(tx.transactions)).toBeLessThan(events.length);
   });
 
-  it('applies a projection whose rows are shared across aggregates (sales) one event per transaction', async () => {
-    const productId = await createProduct(100);
+  it('batches a projection whose rows are shared across aggregates (sales), and replicas never deadlock on them', async () => {
+    const products = await Promise.all([createProduct(100), createProduct(100), createProduct(100)]);
     const placed = await Promise.all(
-      [1, 2, 3, 4].map(async () => {
+      Array.from({ length: 12 }, async (_, i) => {
         const orderId = crypto.randomUUID();
         await uow.execute(
           CommandContext.system(),
@@ -175,31 +194,86 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
               id: orderId,
               customerId: crypto.randomUUID(),
               currency: 'EUR',
-              lines: [{ productId, name: 'Projected mug', category: 'kitchen', quantity: 1, unitPriceCents: 500 }],
+              // Every order touches the same day rows, in a different product order.
+              lines: [0, 1, 2].map((k) => ({
+                productId: products[(i + k) % 3],
+                name: 'Projected mug',
+                category: 'kitchen',
+                quantity: 1,
+                unitPriceCents: 500,
+              })),
             }),
         );
         return (await stream(orderId))[0];
       }),
     );
-    const settlements = await Promise.all(placed.map((e) => runner.settle('sales', e)));
-    expect(settlements.every((s) => s.ok)).toBe(true);
+    // Two replicas, each batching its half, at once.
+    const other = new ProjectionRunner(orm, createProjections());
+    const settlements = await Promise.all(
+      placed.map((e, i) =>
+        (i % 2 ? other : runner).apply('sales', e).then(
+          () => 'applied',
+          (error: Error) => error.message,
+        ),
+      ),
+    );
+    expect(settlements).toEqual(placed.map(() => 'applied'));
     const [tx] = await query<{ transactions: string }>(
       `select count(distinct xmin::text) as transactions from projection_inbox
         where projection = 'sales' and event_id = any($1::uuid[])`,
       [placed.map((e) => e.id)],
     );
-    expect(Number(tx.transactions)).toBe(placed.length);
-    const [row] = await query<{ units: number }>('select units from read_sales_daily where product_id = $1', [
-      productId,
+    expect(Number(tx.transactions)).toBeLessThan(placed.length);
+    const rows = await query<{ units: number; revenue_cents: string }>(
+      'select units, revenue_cents from read_sales_daily where product_id = any($1::uuid[])',
+      [products],
+    );
+    expect(rows.map((r) => [r.units, Number(r.revenue_cents)])).toEqual([
+      [12, 6000],
+      [12, 6000],
+      [12, 6000],
     ]);
-    expect(row.units).toBe(4);
+  });
+
+  it('applies a batch with a fixed number of statements, whatever its size', async () => {
+    const ids = await Promise.all(Array.from({ length: 8 }, () => createProduct(1)));
+    for (const id of ids) await restock(id, 1);
+    const events = (await Promise.all(ids.map(stream))).flat();
+    const before = await statements('catalog');
+    const outcomes = await runner.applyInTransaction('catalog', events);
+    expect(outcomes).toEqual(events.map(() => 'applied'));
+    // BEGIN, events + lock, stream rows, streams + inbox, inserts, updates, COMMIT: 7 for 16 events.
+    expect((await statements('catalog')) - before).toBeLessThanOrEqual(7);
+    const rows = await query<{ stock: number; version: number }>(
+      'select stock, version from read_catalog_products where id = any($1::uuid[])',
+      [ids],
+    );
+    expect(rows.map((r) => [r.stock, r.version])).toEqual(ids.map(() => [2, 2]));
+  });
+
+  it('refuses an event whose payload does not fit its schema as poison, with the schema message', async () => {
+    const id = await createProduct(1);
+    await pool.query(
+      `insert into event_log (id, type, schema_version, aggregate_type, aggregate_id, aggregate_version, occurred_at, payload, metadata)
+       values (gen_random_uuid(), 'catalog.product.restocked', 1, 'Product', $1, 2, now(), '{"quantity": 1, "stock": "many"}',
+               '{"actor":"test","correlationId":"c","causationId":"c"}')`,
+      [id],
+    );
+    const [, bad] = await stream(id);
+    const settlement = await settle('catalog', bad);
+    expect(settlement).toEqual({
+      ok: false,
+      kind: 'poison',
+      reason: expect.stringMatching(/EventSchemaError: .*stock/),
+    });
+    await expect(handle('catalog', bad)).rejects.toThrow(EventSchemaError);
   });
 
   it('settles each delivery of a failed batch on its own: one poison message spoils nothing else', async () => {
     const ids = await Promise.all([createProduct(4), createProduct(5)]);
     const events = (await Promise.all(ids.map(stream))).flat();
     const forged = { ...events[0], id: crypto.randomUUID() };
-    const settlements = await Promise.all([events[0], forged, events[1]].map((e) => runner.settle('catalog', e)));
+    const settlements = await Promise.all([events[0], forged, events[1]].map((e) => settle('catalog', e)));
 
     expect(settlements[0]).toEqual({ ok: true, outcome: 'applied' });
     expect(settlements[1]).toEqual({ ok: false, kind: 'poison', reason: expect.stringMatching(/not in event_log/) });
@@ -211,11 +285,11 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
   it('refuses a message that is not in event_log, or does not match it, as poison', async () => {
     const id = await createProduct(1);
     const [created] = await stream(id);
-    await expect(runner.handle('catalog', { ...created, id: crypto.randomUUID() })).rejects.toThrow(PoisonMessageError);
-    await expect(runner.handle('catalog', { ...created, aggregateId: crypto.randomUUID() })).rejects.toThrow(
+    await expect(handle('catalog', { ...created, id: crypto.randomUUID() })).rejects.toThrow(PoisonMessageError);
+    await expect(handle('catalog', { ...created, aggregateId: crypto.randomUUID() })).rejects.toThrow(
       PoisonMessageError,
     );
-    await expect(runner.handle('orders', created)).rejects.toThrow(/does not handle/);
+    await expect(handle('orders', created)).rejects.toThrow(/does not handle/);
     const rows = await query('select 1 from read_catalog_products where id = $1', [id]);
     expect(rows).toHaveLength(0);
   });

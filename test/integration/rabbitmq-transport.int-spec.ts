@@ -1,7 +1,9 @@
 /** @requires-services PostgreSQL RabbitMQ (see jest.config.js) */
+import { execFileSync } from 'node:child_process';
 import { connect, type Channel, type ChannelModel, type GetMessage } from 'amqplib';
-import { MessageHeaders, PoisonMessageError, RabbitMqTransport, settle } from '@emporium/messaging';
-import type { EventEnvelope } from '@emporium/contracts';
+import { PoisonMessageError, type EventEnvelope } from '@emporium/contracts';
+import { DeliveryServer, MessageHeaders, RabbitMqTransport } from '@emporium/messaging';
+import { registry } from '@emporium/telemetry';
 import { poll, requireServices, SERVICE_URLS } from '@emporium/testing';
 
 const TYPE = 'test.thing.happened';
@@ -20,16 +22,20 @@ const envelope = (overrides: Partial<EventEnvelope> = {}): EventEnvelope => ({
   ...overrides,
 });
 
-describe('RabbitMqTransport (real RabbitMQ)', () => {
+/** The delivery core over RabbitMQ, as the projector runs it (a Nest custom transport strategy). */
+describe('delivery core on RabbitMqTransport (real RabbitMQ)', () => {
   const suffix = crypto.randomUUID().slice(0, 8);
   const exchange = `t.transport.${suffix}.events`;
   const prefix = `t.transport.${suffix}`;
   const queue = `${prefix}.probe`;
-  let transport: RabbitMqTransport;
+  let server: DeliveryServer;
+  const connectionName = `transport-test-${suffix}`;
   let amqp: ChannelModel;
   let channel: Channel;
   const seen: string[] = [];
-  const behaviour = new Map<string, 'ok' | 'always-fail' | 'fail-once' | 'poison' | 'db-down' | 'throws'>();
+  const behaviour = new Map<string, 'ok' | 'always-fail' | 'fail-once' | 'poison' | 'db-down' | 'gated'>();
+  const gates = new Map<string, () => void>();
+  const arrived: string[] = [];
   const transientFailures = new Map<string, number>();
   const failedOnce = new Set<string>();
 
@@ -48,45 +54,40 @@ describe('RabbitMqTransport (real RabbitMQ)', () => {
 
   beforeAll(async () => {
     await requireServices();
-    transport = new RabbitMqTransport({
+    const transport = new RabbitMqTransport({
       url: SERVICE_URLS.amqp,
       exchange,
       queuePrefix: prefix,
       prefetch: 10,
       retryDelaysMs: [50, 100],
-      connectionName: 'transport-test',
-      projections: [{ name: 'probe', eventTypes: [TYPE] }],
+      connectionName,
     });
-    // Shaped like the projector's controller: it settles the work instead of throwing.
-    transport.addHandler(
-      'probe',
-      async (event: EventEnvelope) => {
-        const mode = behaviour.get(event.id) ?? 'ok';
-        if (mode === 'throws') throw new Error('a bug outside settle()');
-        return settle(
-          (async () => {
-            if (mode === 'poison') throw new PoisonMessageError('payload cannot be applied');
-            if (mode === 'always-fail') throw new Error('apply failed');
-            if (mode === 'db-down') {
-              const failures = (transientFailures.get(event.id) ?? 0) + 1;
-              transientFailures.set(event.id, failures);
-              if (failures <= 5)
-                throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-            }
-            if (mode === 'fail-once' && !failedOnce.has(event.id)) {
-              failedOnce.add(event.id);
-              throw new Error('transient failure');
-            }
-            seen.push(event.id);
-            return 'applied' as const;
-          })(),
-          (error) => (error as { code?: string }).code === 'ECONNREFUSED',
-        );
-      },
-      true,
-    );
+    server = new DeliveryServer(transport, [{ name: 'probe', eventTypes: [TYPE] }], { retryDelaysMs: [50, 100] });
+    // A subscriber throws whatever stops it; the core classifies (poison, transient, failed).
+    server.subscribe('probe', async (event: EventEnvelope) => {
+      arrived.push(event.id);
+      const mode = behaviour.get(event.id) ?? 'ok';
+      if (mode === 'poison') throw new PoisonMessageError('payload cannot be applied');
+      if (mode === 'always-fail') throw new Error('apply failed');
+      if (mode === 'db-down') {
+        const failures = (transientFailures.get(event.id) ?? 0) + 1;
+        transientFailures.set(event.id, failures);
+        if (failures <= 5)
+          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      }
+      if (mode === 'fail-once' && !failedOnce.has(event.id)) {
+        failedOnce.add(event.id);
+        throw new Error('transient failure');
+      }
+      if (mode === 'gated') {
+        behaviour.delete(event.id); // its redelivery goes straight through
+        await new Promise<void>((open) => gates.set(event.id, open));
+      }
+      seen.push(event.id);
+      return 'applied';
+    });
     await new Promise<void>((resolve, reject) =>
-      transport.listen((error) =>
+      server.listen((error) =>
         error ? reject(error instanceof Error ? error : new Error('listen failed')) : resolve(),
       ),
     );
@@ -95,7 +96,7 @@ describe('RabbitMqTransport (real RabbitMQ)', () => {
   });
 
   afterAll(async () => {
-    await transport?.close();
+    await server?.close();
     for (const q of [queue, `${queue}.dlq`, `${queue}.retry.50ms`, `${queue}.retry.100ms`])
       await channel?.deleteQueue(q).catch(() => undefined);
     await channel?.deleteExchange(exchange).catch(() => undefined);
@@ -163,12 +164,47 @@ describe('RabbitMqTransport (real RabbitMQ)', () => {
     expect(await dlq()).toEqual([]);
   });
 
-  it('treats a handler that throws past settle() as a failed apply: retried, then parked', async () => {
-    const event = envelope();
-    behaviour.set(event.id, 'throws');
-    publish(event, TYPE, event.id);
-    const [parked] = await poll(dlq, (m) => m.length === 1, { what: 'the throwing message in the DLQ' });
-    expect(parked.properties.headers?.[MessageHeaders.attempts]).toBe(3);
-    expect(String(parked.properties.headers?.[MessageHeaders.error])).toMatch(/a bug outside settle/);
+  it('settles nothing on a channel that closed under a delivery: no crash, counted, redelivered and applied once more', async () => {
+    const settleFailures = async (): Promise<number> => {
+      const metric = await registry.getSingleMetric('emporium_delivery_settle_failures_total')!.get();
+      return metric.values.filter((v) => v.labels.subscriber === 'probe').reduce((sum, v) => sum + v.value, 0);
+    };
+    const before = await settleFailures();
+    const events = Array.from({ length: 5 }, () => envelope());
+    for (const event of events) {
+      behaviour.set(event.id, 'gated');
+      publish(event, TYPE, event.id);
+    }
+    await poll(async () => events.every((e) => gates.has(e.id)), Boolean, { what: 'five deliveries in flight' });
+    // The broker drops this consumer's connection while the five are being applied.
+    const connections = execFileSync('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties'], {
+      encoding: 'utf8',
+    });
+    const pid = connections
+      .split('\n')
+      .find((line) => line.includes(connectionName))
+      ?.split('\t')[0];
+    expect(pid).toBeDefined();
+    execFileSync('rabbitmqctl', ['-q', 'close_connection', pid!, 'test: broker gone mid-delivery'], {
+      stdio: 'ignore',
+    });
+    await poll(
+      async () => server.connected,
+      (up) => !up,
+      { what: 'the transport to notice' },
+    );
+    for (const event of events) gates.get(event.id)!();
+    // Each ack found its channel closed: counted, not thrown; the broker redelivers all five.
+    await poll(settleFailures, (n) => n >= before + 5, { what: 'five lost settlements' });
+    await poll(async () => events.every((e) => seen.filter((id) => id === e.id).length === 2), Boolean, {
+      timeoutMs: 20_000,
+      what: 'every delivery to come again after the reconnect',
+    });
+    await poll(
+      async () => (await channel.checkQueue(queue)).messageCount,
+      (n) => n === 0,
+      { what: 'an empty queue' },
+    );
+    expect(await dlq()).toEqual([]);
   });
 });

@@ -4,7 +4,8 @@ import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'a
 import pg from 'pg';
 import { Product } from '@emporium/catalog';
 import { createOrmOptions } from '@emporium/database';
-import { CommandContext, OutboxRelay, UnitOfWork } from '@emporium/messaging';
+import { CommandContext, UnitOfWork } from '@emporium/domain';
+import { OutboxRelay } from '@emporium/messaging';
 import {
   allEntities,
   isolatedEnvironment,

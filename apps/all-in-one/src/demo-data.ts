@@ -5,7 +5,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { sql } from 'kysely';
 import { CreateProduct } from '@emporium/catalog';
 import { RegisterUser } from '@emporium/identity';
-import { CommandContext } from '@emporium/messaging';
+import { CommandContext } from '@emporium/domain';
 
 export interface DemoAccounts {
   admin: { email: string; password: string };

@@ -8,7 +8,9 @@ import { CatalogModule } from '@emporium/catalog';
 import { allEntities, projectionSubscriptions } from '@emporium/composition';
 import { DatabaseModule } from '@emporium/database';
 import { IdentityModule } from '@emporium/identity';
-import { MessagingModule, OutboxRelay, RelayModule } from '@emporium/messaging';
+import { DomainModule } from '@emporium/domain';
+import { OutboxRelay, RelayModule } from '@emporium/messaging';
+import { ProjectionProgressModule } from '@emporium/projections';
 import { OrderingModule } from '@emporium/ordering';
 import { HealthModule } from '@emporium/health';
 import { loggingModule } from '@emporium/telemetry';
@@ -32,7 +34,8 @@ export class ApiModule {
         CqrsModule.forRoot(),
         PassportModule,
         ThrottlerModule.forRoot(rateLimitOptions(config)),
-        MessagingModule,
+        DomainModule,
+        ProjectionProgressModule,
         ...(relay ? [RelayModule.forRoot(projectionSubscriptions)] : []),
         IdentityModule,
         CatalogModule,

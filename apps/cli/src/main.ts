@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { allEntities, createProjections, projectionSubscriptions } from '@emporium/composition';
 import { AppConfig, ConfigError } from '@emporium/config';
 import { createOrmOptions } from '@emporium/database';
-import { ProjectionRebuild, ProjectionRunner } from '@emporium/messaging';
+import { ProjectionRebuild, ProjectionRunner } from '@emporium/projections';
 import { Operations } from './operations.js';
 
 /**
@@ -46,7 +46,7 @@ projectionsCommand
   .description('rebuild a projection from event_log beside the live one, then swap (queries keep answering)')
   .argument('<projection>')
   .action(async (name: string) => {
-    operations.topology(name); // validates the name
+    operations.projection(name); // validates the name
     const orm = await MikroORM.init(createOrmOptions(config, allEntities, 'emporium-cli'));
     const runner = new ProjectionRunner(orm, createProjections());
     const started = Date.now();
@@ -81,7 +81,7 @@ dlq
   .argument('<projection>')
   .option('--json', 'machine-readable output')
   .action(async (projection: string, options: { json?: boolean }) => {
-    const letters = await operations.deadLetters(projection);
+    const letters = await operations.list(projection);
     if (options.json)
       console.log(JSON.stringify(letters.map(({ body: _body, headers: _headers, ...summary }) => summary)));
     else console.table(letters.map(({ body: _body, headers: _headers, ...summary }) => summary));
@@ -91,7 +91,7 @@ dlq
   .argument('<projection>')
   .argument('<messageId>')
   .action(async (projection: string, messageId: string) => {
-    const letter = (await operations.deadLetters(projection)).find((l) => l.messageId === messageId);
+    const letter = (await operations.list(projection)).find((l) => l.messageId === messageId);
     if (!letter) throw new Error(`no dead letter with messageId ${messageId}`);
     console.log(JSON.stringify(letter, null, 2));
   });
@@ -118,6 +118,7 @@ dlq
 
 try {
   await program.parseAsync(process.argv);
+  await operations.close();
 } catch (error) {
   console.error(`error: ${(error as Error).message}`);
   process.exit(1);

@@ -1,31 +1,40 @@
 import 'reflect-metadata';
-import { Logger as NestLogger } from '@nestjs/common';
+import { Logger as NestLogger, type Type } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { requireDatabaseUrl, type AppConfig } from '@emporium/config';
-import { EventLogTransport, RabbitMqTransport } from '@emporium/messaging';
+import type { AppConfig } from '@emporium/config';
+import { deliveryServer } from '@emporium/messaging';
+import { ProjectionRunner, type Projection } from '@emporium/projections';
 import { exitWithin, Lifecycle, recordHttpMetrics } from '@emporium/health';
-import { projectionSubscriptions as projections } from '@emporium/composition';
+import { projectionTypes, subscriptionsOf } from '@emporium/composition';
 import { ProjectorModule } from './projector.module.js';
 
 /**
- * A hybrid app: the RabbitMQ transport runs the projections; a small HTTP server on
- * PROJECTOR_PORT answers the health probes.
+ * A hybrid app: the delivery core, as a Nest microservice on the configured transport, feeds
+ * every projection of the list its events; a small HTTP server on PROJECTOR_PORT answers the
+ * health probes. Each projection is one subscription whose handler is registered from the list,
+ * so a projection added to `@emporium/composition` is consumed without another edit here.
  */
 export async function startProjector(
   config: AppConfig,
-  { shutdownHooks = true }: { shutdownHooks?: boolean } = {},
+  {
+    shutdownHooks = true,
+    projections = projectionTypes,
+  }: { shutdownHooks?: boolean; projections?: ReadonlyArray<Type<Projection>> } = {},
 ): Promise<NestFastifyApplication> {
-  const transport = createTransport(config);
+  const subscriptions = subscriptionsOf(projections);
+  const server = deliveryServer(config, subscriptions);
   const app = await NestFactory.create<NestFastifyApplication>(
-    ProjectorModule.forRoot(config, transport),
+    ProjectorModule.forRoot(config, server, projections),
     new FastifyAdapter(),
     { logger: config.logLevel === 'silent' ? false : undefined, bufferLogs: true },
   );
   app.useLogger(app.get(Logger));
   recordHttpMetrics(app.getHttpAdapter().getInstance());
-  app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
+  const runner = app.get(ProjectionRunner);
+  for (const { name } of subscriptions) server.subscribe(name, (event) => runner.apply(name, event));
+  app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
   if (shutdownHooks) {
     app.enableShutdownHooks();
     exitWithin(config.shutdownGraceMs);
@@ -34,33 +43,9 @@ export async function startProjector(
   await app.listen({ port: config.projectorPort, host: config.host });
   app.get(Lifecycle).markReady();
   new NestLogger('Projector').log(
-    `projector consuming ${projections.map((p) => p.name).join(', ')} from ${
-      transport instanceof RabbitMqTransport ? 'RabbitMQ' : 'event_log (in-process transport)'
+    `projector consuming ${subscriptions.map((p) => p.name).join(', ')} from ${
+      config.amqp.url === undefined ? 'event_log (in-process transport)' : 'RabbitMQ'
     }; health on ${await app.getUrl()}`,
   );
   return app;
-}
-
-/** RabbitMQ when AMQP_URL is set; otherwise projections read event_log in this process. */
-function createTransport(config: AppConfig): RabbitMqTransport | EventLogTransport {
-  const databaseUrl = requireDatabaseUrl(config, 'the projector');
-  if (config.amqp.url === undefined) {
-    return new EventLogTransport({
-      databaseUrl,
-      projections,
-      retryDelaysMs: config.amqp.retryDelaysMs,
-      batchSize: config.relay.batchSize,
-      sweepIntervalMs: config.relay.sweepIntervalMs,
-    });
-  }
-  return new RabbitMqTransport({
-    url: config.amqp.url,
-    exchange: config.amqp.exchange,
-    queuePrefix: config.amqp.queuePrefix,
-    prefetch: config.amqp.prefetch,
-    retryDelaysMs: config.amqp.retryDelaysMs,
-    connectionName: 'emporium-projector',
-    crashAt: config.crashAt,
-    projections,
-  });
 }

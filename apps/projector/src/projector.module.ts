@@ -1,37 +1,37 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { AppConfig, ConfigModule } from '@emporium/config';
-import { allEntities, projectionSubscriptions, projectionTypes } from '@emporium/composition';
+import { allEntities, subscriptionsOf } from '@emporium/composition';
 import { DatabaseModule } from '@emporium/database';
-import { EventLogTransport, MessagingModule, ProjectionRunnerModule, RabbitMqTransport } from '@emporium/messaging';
+import { DomainModule } from '@emporium/domain';
+import type { DeliveryServer } from '@emporium/messaging';
+import { ProjectionProgressModule, ProjectionRunnerModule, type Projection } from '@emporium/projections';
 import { HealthModule } from '@emporium/health';
 import { loggingModule } from '@emporium/telemetry';
-import { ProjectionsController } from './projections.controller.js';
-
-export const TRANSPORT = Symbol('TRANSPORT');
 
 @Module({})
 export class ProjectorModule {
-  static forRoot(config: AppConfig, transport: RabbitMqTransport | EventLogTransport): DynamicModule {
+  static forRoot(
+    config: AppConfig,
+    server: DeliveryServer,
+    projections: ReadonlyArray<Type<Projection>>,
+  ): DynamicModule {
     return {
       module: ProjectorModule,
       imports: [
         ConfigModule.forRoot(config),
         loggingModule(config, 'emporium-projector'),
         DatabaseModule.forRoot(allEntities, 'emporium-projector'),
-        MessagingModule,
-        ProjectionRunnerModule.forProjections(projectionTypes),
+        DomainModule,
+        ProjectionProgressModule,
+        ProjectionRunnerModule.forProjections(projections),
         HealthModule.forRoot({
           useValue: {
-            messaging: {
-              check: transport instanceof RabbitMqTransport ? 'broker' : 'event-log-transport',
-              connected: () => transport.isConnected,
-            },
-            projections: projectionSubscriptions,
+            messaging: { check: server.healthCheck, connected: () => server.connected },
+            projections: subscriptionsOf(projections),
             outbox: false,
           },
         }),
       ],
-      controllers: [ProjectionsController],
     };
   }
 }

@@ -1,7 +1,8 @@
 import type { Type } from '@nestjs/common';
 import { CatalogProjection, catalogEntities } from '@emporium/catalog';
 import { identityEntities } from '@emporium/identity';
-import { messagingEntities, type Projection, type ProjectionSubscription } from '@emporium/messaging';
+import { domainEntities } from '@emporium/domain';
+import type { Projection, ProjectionSubscription } from '@emporium/projections';
 import { OrdersProjection, orderingEntities, SalesProjection } from '@emporium/ordering';
 
 /**
@@ -10,16 +11,19 @@ import { OrdersProjection, orderingEntities, SalesProjection } from '@emporium/o
  */
 
 /** Every persisted entity (one schema, one set of migrations). */
-export const allEntities = [...messagingEntities, ...identityEntities, ...catalogEntities, ...orderingEntities];
+export const allEntities = [...domainEntities, ...identityEntities, ...catalogEntities, ...orderingEntities];
 
-/** Every projection, as Nest providers (each has a no-argument constructor). */
-export const projectionTypes: Type<Projection>[] = [CatalogProjection, OrdersProjection, SalesProjection];
+/**
+ * Every projection, as Nest providers (each has a no-argument constructor). The projector consumes
+ * a queue per entry, the relay declares its queue, health reports its lag and dead letters, the
+ * CLI rebuilds it: a new projection is one more entry here (and its tables in a migration).
+ */
+export const projectionTypes: ReadonlyArray<Type<Projection>> = [CatalogProjection, OrdersProjection, SalesProjection];
 
 /** Fresh instances, for code outside Nest's container (CLI rebuilds, tests). */
-export const createProjections = (): Projection[] => projectionTypes.map((type) => new type());
+export const createProjections = (types = projectionTypes): Projection[] => types.map((type) => new type());
 
 /** What each projection subscribes to: its queue's bindings, its lag and health figures. */
-export const projectionSubscriptions: ProjectionSubscription[] = createProjections().map(({ name, eventTypes }) => ({
-  name,
-  eventTypes,
-}));
+export const subscriptionsOf = (types: ReadonlyArray<Type<Projection>>): ProjectionSubscription[] =>
+  createProjections(types).map(({ name, eventTypes }) => ({ name, eventTypes }));
+export const projectionSubscriptions: ProjectionSubscription[] = subscriptionsOf(projectionTypes);

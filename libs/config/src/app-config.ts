@@ -37,7 +37,9 @@ export class ConfigError extends Error {
  * The typed, validated configuration. It is also the DI token: inject `AppConfig` anywhere.
  * Nothing else in the code base reads `process.env`.
  */
-type ConfigValues = { [K in keyof AppConfig as AppConfig[K] extends (...args: never[]) => unknown ? never : K]: AppConfig[K] };
+type ConfigValues = {
+  [K in keyof AppConfig as AppConfig[K] extends (...args: never[]) => unknown ? never : K]: AppConfig[K];
+};
 
 export class AppConfig {
   readonly env!: Environment['NODE_ENV'];

@@ -50,3 +50,12 @@ export function envelopeProblem(value: unknown): string | undefined {
   if (typeof v.metadata !== 'object' || v.metadata === null) return 'metadata must be an object';
   return undefined;
 }
+
+/**
+ * A message that can never be applied, however often it is retried (unreadable, not in the event
+ * log, a payload that does not fit its schema): consumers dead-letter it at once, with this
+ * error's message as the reason.
+ */
+export class PoisonMessageError extends Error {
+  override readonly name: string = 'PoisonMessageError';
+}

@@ -3,7 +3,8 @@ import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/term
 import { MikroORM } from '@mikro-orm/postgresql';
 import { sql } from 'kysely';
 import { AppConfig } from '@emporium/config';
-import { BrokerConnection, ProjectionProgress, ProjectionTopology, withTimeout } from '@emporium/messaging';
+import { ProjectionProgress } from '@emporium/projections';
+import { deadLetterStore, withTimeout, type DeadLetterStore } from '@emporium/messaging';
 import { scrapedGauge } from '@emporium/telemetry';
 
 export const HEALTH_SOURCES = Symbol('HEALTH_SOURCES');
@@ -14,7 +15,7 @@ export interface HealthSources {
    * This process's messaging link, reported as the check `broker` (RabbitMQ) or
    * `event-log-transport` (the in-process transport); none for an api without a relay.
    */
-  messaging?: { check: 'broker' | 'event-log-transport'; connected(): boolean };
+  messaging?: { check: string; connected(): boolean };
   /** Projections whose lag and dead letters this app reports. */
   projections: ReadonlyArray<{ name: string; eventTypes: readonly string[] }>;
   /** Whether to report the outbox backlog (the api, which runs the relay). */
@@ -24,7 +25,7 @@ export interface HealthSources {
 /** Each check has its own timeout: a hung dependency makes a check fail, never hang the probe. */
 @Injectable()
 export class HealthChecks {
-  private readonly dlqBroker: BrokerConnection | undefined;
+  private readonly deadLetters: DeadLetterStore;
 
   constructor(
     private readonly indicator: HealthIndicatorService,
@@ -33,7 +34,7 @@ export class HealthChecks {
     private readonly config: AppConfig,
     @Inject(HEALTH_SOURCES) private readonly sources: HealthSources,
   ) {
-    this.dlqBroker = config.amqp.url ? new BrokerConnection(config.amqp.url, 'emporium-health') : undefined;
+    this.deadLetters = deadLetterStore(config, sources.projections, 'health');
     // The same readings, for Prometheus, taken at scrape time.
     scrapedGauge(
       'emporium_projection_lag_positions',
@@ -83,8 +84,7 @@ export class HealthChecks {
       'Messages in each projection dead-letter queue',
       ['projection'],
       async (set) => {
-        for (const p of sources.projections)
-          set({ projection: p.name }, await this.deadLetterDepth(p.name, p.eventTypes));
+        for (const p of sources.projections) set({ projection: p.name }, await this.deadLetters.depth(p.name));
       },
     );
   }
@@ -98,40 +98,19 @@ export class HealthChecks {
     };
   }
 
-  private async deadLetterDepth(name: string, eventTypes: readonly string[]): Promise<number> {
-    if (!this.dlqBroker) {
-      // The in-process transport's dead letters.
-      const { rows } = await sql<{ depth: string }>`select count(*) as depth from dead_letters
-          where projection = ${name}`.execute(this.orm.em.fork().getKysely());
-      return Number(rows[0].depth);
-    }
-    const topology = new ProjectionTopology(
-      this.config.amqp.exchange,
-      this.config.amqp.queuePrefix,
-      name,
-      eventTypes,
-      [],
-    );
-    const broker = this.dlqBroker;
-    await broker.start();
-    return broker.withChannel(
-      async (channel) => (await channel.checkQueue(topology.deadLetterQueue)).messageCount,
-    );
-  }
-
   all(): Array<() => Promise<HealthIndicatorResult>> {
     const checks = [() => this.database()];
     if (this.sources.messaging) checks.push(() => this.messaging());
     if (this.sources.outbox) checks.push(() => this.outbox());
     for (const p of this.sources.projections) {
       checks.push(() => this.projectionLag(p.name, p.eventTypes));
-      checks.push(() => this.deadLetters(p.name, p.eventTypes));
+      checks.push(() => this.deadLetterCheck(p.name));
     }
     return checks;
   }
 
   async close(): Promise<void> {
-    await this.dlqBroker?.close();
+    await this.deadLetters.close();
   }
 
   private async guard(
@@ -179,9 +158,9 @@ export class HealthChecks {
     });
   }
 
-  private deadLetters(name: string, eventTypes: readonly string[]): Promise<HealthIndicatorResult> {
+  private deadLetterCheck(name: string): Promise<HealthIndicatorResult> {
     return this.guard(`dlq:${name}`, async () => {
-      const depth = await this.deadLetterDepth(name, eventTypes);
+      const depth = await this.deadLetters.depth(name);
       return { up: depth <= this.config.health.dlqMaxDepth, data: { depth, maxDepth: this.config.health.dlqMaxDepth } };
     });
   }

@@ -7,6 +7,9 @@ export {
   relayPublished,
   projectionApplyDuration,
   projectionBatchSize,
+  projectionStatements,
+  deliveryOutcomes,
+  deliverySettleFailures,
   scrapedGauge,
 } from './metrics.js';
 export { Instrumented } from './instrumented.js';

@@ -51,6 +51,29 @@ export const projectionBatchSize = new client.Histogram({
   registers: [registry],
 });
 
+export const projectionStatements = new client.Counter({
+  name: 'emporium_projection_statements_total',
+  help: 'Statements sent to PostgreSQL to apply deliveries (BEGIN and COMMIT included), by projection',
+  labelNames: ['projection'] as const,
+  registers: [registry],
+});
+
+export const deliveryOutcomes = new client.Counter({
+  name: 'emporium_delivery_outcomes_total',
+  help: 'Deliveries settled, by subscriber and how: acked, retried, dead-lettered',
+  labelNames: ['subscriber', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const deliverySettleFailures = new client.Counter({
+  name: 'emporium_delivery_settle_failures_total',
+  help:
+    'Settlements that could not reach the transport (its channel or connection had closed); the ' +
+    'transport delivers such a message again and the inbox makes that a no-op',
+  labelNames: ['subscriber', 'action'] as const,
+  registers: [registry],
+});
+
 const COLLECT_TIMEOUT_MS = 2000;
 
 export const scrapeErrors = new client.Gauge({

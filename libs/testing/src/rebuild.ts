@@ -13,7 +13,7 @@ import {
   startEmbeddedDatabase,
   type EmbeddedDatabase,
 } from '@emporium/database';
-import { ProjectionRunner, type Projection } from '@emporium/messaging';
+import { ProjectionRunner, type Projection } from '@emporium/projections';
 import { allEntities } from './entities.js';
 import { SERVICE_URLS } from './services.js';
 
@@ -106,7 +106,10 @@ export async function compareWithRebuild(
         aggregateId: e.aggregate_id,
       } as EventEnvelope;
       for (const projection of projections) {
-        if (projection.eventTypes.includes(envelope.type)) await runner.handle(projection.name, envelope);
+        if (projection.eventTypes.includes(envelope.type as never)) {
+          // One event per transaction: an oracle independent of how live deliveries were batched.
+          await runner.applyInTransaction(projection.name, [envelope]);
+        }
       }
     }
     const [liveTables, rebuiltTables] = [await tables(live), await tables(scratch)];

@@ -1,6 +1,6 @@
 import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { CommandContext, type Actor, type IdempotencyClaim } from '@emporium/messaging';
+import { CommandContext, type Actor, type IdempotencyClaim } from '@emporium/domain';
 import { currentTraceContext } from '@emporium/telemetry';
 
 export const IS_PUBLIC = 'emporium:public';

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { AppConfig } from '@emporium/config';
-import type { Actor } from '@emporium/messaging';
+import type { Actor } from '@emporium/domain';
 
 interface TokenClaims {
   sub?: unknown;

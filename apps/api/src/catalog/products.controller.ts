@@ -23,7 +23,7 @@ import {
   Restock,
   UpdateProduct,
 } from '@emporium/catalog';
-import type { CommandContext } from '@emporium/messaging';
+import type { CommandContext } from '@emporium/domain';
 import { Idempotent } from '../http/idempotency.interceptor.js';
 import { CommandCtx, Public, Roles } from '../auth/auth.decorators.js';
 import { ApiAuthenticated, ApiMinPosition, ApiProblems } from '../http/api-docs.js';

@@ -20,7 +20,7 @@ import type { FastifyReply } from 'fastify';
 import { sql } from 'kysely';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import { AppConfig } from '@emporium/config';
-import type { IdempotencyClaim } from '@emporium/messaging';
+import type { IdempotencyClaim } from '@emporium/domain';
 import type { AuthenticatedRequest } from '../auth/auth.decorators.js';
 import { ProblemException, toProblem, type Problem } from './problem.js';
 

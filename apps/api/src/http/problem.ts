@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { DomainError, type DomainErrorKind } from '@emporium/messaging';
+import { DomainError, type DomainErrorKind } from '@emporium/domain';
 
 /** RFC 9457 problem details, the body of every error this API returns. */
 export interface Problem {

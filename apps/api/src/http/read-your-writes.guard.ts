@@ -10,7 +10,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { AppConfig } from '@emporium/config';
-import { ProjectionProgress } from '@emporium/messaging';
+import { ProjectionProgress } from '@emporium/projections';
 import { ProblemException } from './problem.js';
 
 const READ_MODEL = 'emporium:read-model';

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { GetCurrentUser, Login, RegisterUser } from '@emporium/identity';
-import type { Actor, CommandContext } from '@emporium/messaging';
+import type { Actor, CommandContext } from '@emporium/domain';
 import { Idempotent } from '../http/idempotency.interceptor.js';
 import { CommandCtx, CurrentActor, Public } from '../auth/auth.decorators.js';
 import { AuthRateLimit } from '../http/rate-limit.decorator.js';

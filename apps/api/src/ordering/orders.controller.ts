@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import type { Actor, CommandContext } from '@emporium/messaging';
+import type { Actor, CommandContext } from '@emporium/domain';
 import {
   CancelOrder,
   GetDailySales,

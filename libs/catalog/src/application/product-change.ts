@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { CommandContext, CommandResult, UnitOfWork } from '@emporium/messaging';
+import type { CommandContext, CommandResult, UnitOfWork } from '@emporium/domain';
 import { Product } from '../domain/product.entity.js';
 import { ProductNotFound, StaleProductVersion } from '../domain/product.errors.js';
 

@@ -1,4 +1,4 @@
-import { DomainError } from '@emporium/messaging';
+import { DomainError } from '@emporium/domain';
 
 /** A product as the catalog read model serves it. */
 export interface ProductView {

@@ -1,6 +1,6 @@
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { CatalogEvents, type ProductSnapshotV1 } from '@emporium/contracts';
-import { AggregateRoot } from '@emporium/messaging';
+import { AggregateRoot } from '@emporium/domain';
 import { InsufficientStock, InvalidProduct, ProductDiscontinued } from './product.errors.js';
 
 export type ProductStatus = 'active' | 'discontinued';

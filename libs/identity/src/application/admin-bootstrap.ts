@@ -3,7 +3,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { sql } from 'kysely';
 import { CommandBus } from '@nestjs/cqrs';
 import { AppConfig } from '@emporium/config';
-import { CommandContext } from '@emporium/messaging';
+import { CommandContext } from '@emporium/domain';
 import { RegisterUser } from './register-user/register-user.command.js';
 import { EmailTaken } from '../domain/user.errors.js';
 

@@ -1,6 +1,6 @@
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { IdentityEvents } from '@emporium/contracts';
-import { AggregateRoot } from '@emporium/messaging';
+import { AggregateRoot } from '@emporium/domain';
 
 export type Role = 'customer' | 'admin';
 

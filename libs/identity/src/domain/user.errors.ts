@@ -1,4 +1,4 @@
-import { DomainError } from '@emporium/messaging';
+import { DomainError } from '@emporium/domain';
 
 export class EmailTaken extends DomainError {
   readonly kind = 'conflict';

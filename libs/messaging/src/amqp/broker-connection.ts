@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { connect, type Channel, type ChannelModel } from 'amqplib';
+import { connect, type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
 
 type Setup = (connection: ChannelModel) => Promise<void>;
 
@@ -33,6 +33,19 @@ export class BrokerConnection {
     const connection = this.connection;
     if (!connection) throw new Error('broker is not connected');
     const channel = await connection.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      return await work(channel);
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }
+
+  /** Runs `work` on a short-lived confirm channel (for operator actions that move messages). */
+  async withConfirmChannel<T>(work: (channel: ConfirmChannel) => Promise<T>): Promise<T> {
+    const connection = this.connection;
+    if (!connection) throw new Error('broker is not connected');
+    const channel = await connection.createConfirmChannel();
     channel.on('error', () => undefined);
     try {
       return await work(channel);

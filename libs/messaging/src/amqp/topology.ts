@@ -16,11 +16,10 @@ export class ProjectionTopology {
   get deadLetterQueue(): string {
     return `${this.queue}.dlq`;
   }
-  /** The delay queue for retry `attempt` (1-based; past the last step, the last delay). Named by
-   * its delay, so changing the delays declares new queues instead of clashing with old ones. */
-  retryQueue(attempt: number): string {
-    const delays = this.retryDelaysMs;
-    return `${this.queue}.retry.${delays[Math.min(attempt, delays.length) - 1]}ms`;
+  /** The delay queue of one backoff step, named by its delay, so changing the delays declares new
+   * queues instead of clashing with old ones. */
+  retryQueueFor(delayMs: number): string {
+    return `${this.queue}.retry.${delayMs}ms`;
   }
 
   /**
@@ -37,7 +36,7 @@ export class ProjectionTopology {
     });
     for (const type of this.eventTypes) await channel.bindQueue(this.queue, this.exchange, type);
     for (let i = 0; i < this.retryDelaysMs.length; i++) {
-      await channel.assertQueue(`${this.queue}.retry.${this.retryDelaysMs[i]}ms`, {
+      await channel.assertQueue(this.retryQueueFor(this.retryDelaysMs[i]), {
         durable: true,
         arguments: {
           'x-message-ttl': this.retryDelaysMs[i],

@@ -7,22 +7,20 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import { once } from 'node:events';
 import pg from 'pg';
 import { context, trace } from '@opentelemetry/api';
 import { AppConfig, requireAmqpUrl, requireDatabaseUrl } from '@emporium/config';
 import { contextFrom, relayPublished, SpanKind, withSpan } from '@emporium/telemetry';
+import { eventLogCommits, EVENT_ROW_COLUMNS, toEnvelope, type EventRow } from '@emporium/domain';
 import { BrokerConnection } from '../amqp/broker-connection.js';
 import { withTimeout } from '../timeout.js';
-import { EVENT_ROW_COLUMNS, toEnvelope, type EventRow } from '../write/event-row.js';
 import { ProjectionTopology } from '../amqp/topology.js';
-import { eventLogCommits } from '../write/commit-signal.js';
+import { Pump } from '../delivery/pump.js';
+import type { Subscription } from '../delivery/port.js';
 
-/** The projections whose queues must exist before anything is published (so nothing is routed nowhere). */
+/** The subscriptions whose queues must exist before anything is published (so nothing is routed nowhere). */
 export const PROJECTION_SUBSCRIPTIONS = Symbol('PROJECTION_SUBSCRIPTIONS');
-export interface ProjectionSubscription {
-  name: string;
-  eventTypes: readonly string[];
-}
 
 // Advisory locks are per database, so one relay is active per Emporium database.
 const RELAY_LOCK_KEY = 7_311_482_200_001n;
@@ -56,8 +54,16 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private channel: ConfirmChannel | undefined;
   private active = false;
   private stopped = true;
-  private draining: Promise<void> | undefined;
-  private again = false;
+  private readonly pump = new Pump(
+    () => this.publishBatch(),
+    async (error: unknown) => {
+      // Unpublished rows stay unpublished; stand down and start clean on the next sweep.
+      this.lastError = (error as Error).message;
+      this.logger.warn(`relay: ${this.lastError}`);
+      if (/confirms did not answer/.test(this.lastError)) this.broker.recycle(this.lastError);
+      await this.releaseClient();
+    },
+  );
   private sweepTimer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private published = 0;
@@ -66,7 +72,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   constructor(
     private readonly config: AppConfig,
-    @Optional() @Inject(PROJECTION_SUBSCRIPTIONS) private readonly subscriptions: ProjectionSubscription[] = [],
+    @Optional() @Inject(PROJECTION_SUBSCRIPTIONS) private readonly subscriptions: readonly Subscription[] = [],
   ) {
     this.broker = new BrokerConnection(requireAmqpUrl(config, 'the relay'), 'emporium-relay');
   }
@@ -91,13 +97,14 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   async start(): Promise<void> {
     this.stopped = false;
+    this.pump.resume();
     await this.broker.onConnected((connection) => this.openChannel(connection));
     void this.broker.start();
-    this.sweepTimer = setInterval(() => this.tick(), this.config.relay.sweepIntervalMs);
+    this.sweepTimer = setInterval(() => this.pump.tick(), this.config.relay.sweepIntervalMs);
     this.sweepTimer.unref();
     // Commits in this process wake it at once (the embedded database delivers no NOTIFY).
-    this.unsubscribe = eventLogCommits.subscribe(() => this.tick());
-    this.tick();
+    this.unsubscribe = eventLogCommits.subscribe(() => this.pump.tick());
+    this.pump.tick();
   }
 
   /** Stops after the batch in flight; unpublished rows stay for the next active relay. */
@@ -105,15 +112,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     this.stopped = true;
     clearInterval(this.sweepTimer);
     this.unsubscribe?.();
-    await this.draining?.catch(() => undefined);
+    await this.pump.stop();
     await this.releaseClient();
     await this.broker.close();
-  }
-
-  /** Publishes everything pending now; resolves when the backlog seen is published. */
-  async drainNow(): Promise<void> {
-    this.tick();
-    await this.draining;
   }
 
   private async openChannel(connection: ChannelModel): Promise<void> {
@@ -130,105 +131,100 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       await new ProjectionTopology(exchange, queuePrefix, s.name, s.eventTypes, retryDelaysMs).declare(channel);
     }
     this.channel = channel;
-    this.tick();
+    this.pump.tick();
   }
 
-  private tick(): void {
-    if (this.stopped) return;
-    if (this.draining) {
-      this.again = true;
-      return;
-    }
-    this.draining = this.run()
-      .catch(async (error: unknown) => {
-        // Unpublished rows stay unpublished; stand down and start clean on the next sweep.
-        this.lastError = (error as Error).message;
-        this.logger.warn(`relay: ${this.lastError}`);
-        if (/confirms did not answer/.test(this.lastError)) this.broker.recycle(this.lastError);
-        await this.releaseClient();
-      })
-      .finally(() => {
-        this.draining = undefined;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          this.tick();
-        }
-      });
-  }
-
-  private async run(): Promise<void> {
-    if (!(await this.ensureLeadership())) return;
+  /** One batch published and marked; true if there may be more right away. */
+  private async publishBatch(): Promise<boolean> {
+    if (!(await this.ensureLeadership())) return false;
     const client = this.client;
-    if (!client) return;
-    for (;;) {
-      this.again = false;
-      const channel = this.channel;
-      if (this.stopped) return;
-      if (!channel) {
-        // No broker here: after a while, let a replica that has one take the lead.
-        this.brokerLostAt ??= Date.now();
-        if (Date.now() - this.brokerLostAt > BROKER_LOSS_STANDDOWN_MS) {
-          this.logger.warn('relay: no broker connection; standing down so another replica can publish');
-          await this.releaseClient();
-          this.brokerLostAt = undefined;
-        }
-        return;
+    const channel = this.channel;
+    if (!client || this.stopped) return false;
+    if (!channel) {
+      // No broker here: after a while, let a replica that has one take the lead.
+      this.brokerLostAt ??= Date.now();
+      if (Date.now() - this.brokerLostAt > BROKER_LOSS_STANDDOWN_MS) {
+        this.logger.warn('relay: no broker connection; standing down so another replica can publish');
+        await this.releaseClient();
+        this.brokerLostAt = undefined;
       }
-      this.brokerLostAt = undefined;
-      const { rows } = await client.query<EventRow>(
-        `select ${EVENT_ROW_COLUMNS}
-           from event_log where published_at is null order by position limit $1`,
-        [this.config.relay.batchSize],
-      );
-      if (rows.length === 0) return;
-      // One span for the batch, linked to every request whose events it carries; each message is
-      // published in its own request's trace, so consumers continue that trace.
-      const links = rows.map((row) => trace.getSpanContext(contextFrom(row.metadata))).filter((c) => c !== undefined);
-      await withSpan(
-        'relay publish batch',
-        {
-          kind: SpanKind.PRODUCER,
-          links: links.map((c) => ({ context: c })),
-          attributes: {
-            'messaging.batch.message_count': rows.length,
-            'emporium.position.first': rows[0].position,
-            'emporium.position.last': rows[rows.length - 1].position,
-          },
-        },
-        async () => {
-          for (const row of rows) context.with(contextFrom(row.metadata), () => this.publish(channel, row));
-          await withTimeout(channel.waitForConfirms(), CONFIRM_TIMEOUT_MS, 'broker confirms');
-          // The failure window between "the broker has it" and "marked published" (test-only).
-          if (this.config.crashAt === 'relay-after-confirm') process.kill(process.pid, 'SIGKILL');
-          await client.query('update event_log set published_at = now() where position = any($1::bigint[])', [
-            rows.map((r) => r.position),
-          ]);
-        },
-      );
-      this.published += rows.length;
-      relayPublished.inc(rows.length);
-      this.lastError = undefined;
-      if (rows.length < this.config.relay.batchSize && !this.again) return;
+      return false;
     }
+    this.brokerLostAt = undefined;
+    const { rows } = await client.query<EventRow>(
+      `select ${EVENT_ROW_COLUMNS}
+         from event_log where published_at is null order by position limit $1`,
+      [this.config.relay.batchSize],
+    );
+    if (rows.length === 0) return false;
+    // One span for the batch, linked to every request whose events it carries; each message is
+    // published in its own request's trace, so consumers continue that trace.
+    const links = rows.map((row) => trace.getSpanContext(contextFrom(row.metadata))).filter((c) => c !== undefined);
+    await withSpan(
+      'relay publish batch',
+      {
+        kind: SpanKind.PRODUCER,
+        links: links.map((c) => ({ context: c })),
+        attributes: {
+          'messaging.batch.message_count': rows.length,
+          'emporium.position.first': rows[0].position,
+          'emporium.position.last': rows[rows.length - 1].position,
+        },
+      },
+      async () => {
+        // The whole batch is outstanding at once (the window is the batch), each message confirmed
+        // on its own; a full socket buffer pauses publishing until the channel drains.
+        const confirms: Array<Promise<void>> = [];
+        for (const row of rows) {
+          let flowing = true;
+          const confirmed = new Promise<void>((resolve, reject) => {
+            flowing = context.with(contextFrom(row.metadata), () =>
+              this.publish(channel, row, (error) =>
+                error ? reject(new Error(`the broker refused event ${row.id}`)) : resolve(),
+              ),
+            );
+          });
+          confirmed.catch(() => undefined); // observed below, even if the batch is abandoned before
+          confirms.push(confirmed);
+          if (!flowing) await withTimeout(once(channel, 'drain'), CONFIRM_TIMEOUT_MS, 'the broker (drain)');
+        }
+        await withTimeout(Promise.all(confirms), CONFIRM_TIMEOUT_MS, 'broker confirms');
+        // The failure window between "the broker has it" and "marked published" (test-only).
+        if (this.config.crashAt === 'relay-after-confirm') process.kill(process.pid, 'SIGKILL');
+        await client.query('update event_log set published_at = now() where position = any($1::bigint[])', [
+          rows.map((r) => r.position),
+        ]);
+      },
+    );
+    this.published += rows.length;
+    relayPublished.inc(rows.length);
+    this.lastError = undefined;
+    return rows.length === this.config.relay.batchSize;
   }
 
-  private publish(channel: ConfirmChannel, row: EventRow): void {
+  /** False when the channel's buffer is full (wait for 'drain'). */
+  private publish(channel: ConfirmChannel, row: EventRow, confirmed: (error: unknown) => void): boolean {
     const envelope = toEnvelope(row);
     const headers: Record<string, string> = {};
     if (row.metadata.traceparent) headers.traceparent = row.metadata.traceparent;
     if (row.metadata.tracestate) headers.tracestate = row.metadata.tracestate;
-    // Return value is flow control only; waitForConfirms below is what makes the batch durable.
-    channel.publish(this.config.amqp.exchange, row.type, Buffer.from(JSON.stringify(envelope)), {
-      persistent: true,
-      contentType: 'application/json',
-      contentEncoding: 'utf-8',
-      messageId: row.id,
-      type: row.type,
-      timestamp: Math.floor(new Date(row.occurred_at).getTime() / 1000),
-      correlationId: row.metadata.correlationId,
-      appId: 'emporium-relay',
-      headers,
-    });
+    return channel.publish(
+      this.config.amqp.exchange,
+      row.type,
+      Buffer.from(JSON.stringify(envelope)),
+      {
+        persistent: true,
+        contentType: 'application/json',
+        contentEncoding: 'utf-8',
+        messageId: row.id,
+        type: row.type,
+        timestamp: Math.floor(new Date(row.occurred_at).getTime() / 1000),
+        correlationId: row.metadata.correlationId,
+        appId: 'emporium-relay',
+        headers,
+      },
+      confirmed,
+    );
   }
 
   private async ensureLeadership(): Promise<boolean> {
@@ -265,7 +261,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       this.logger.warn(`relay database connection lost: ${error.message}`);
       if (this.client === client) void this.releaseClient();
     });
-    client.on('notification', () => this.tick());
+    client.on('notification', () => this.pump.tick());
     await client.connect();
     return client;
   }

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { CommandContext } from '@emporium/messaging';
+import type { CommandContext } from '@emporium/domain';
 import { Order } from '../domain/order.entity.js';
 import { OrderNotFound } from '../domain/order.errors.js';
 

@@ -1,4 +1,4 @@
-import { DomainError } from '@emporium/messaging';
+import { DomainError } from '@emporium/domain';
 import type { OrderLine, OrderStatus } from '../domain/order.entity.js';
 
 export interface OrderView {

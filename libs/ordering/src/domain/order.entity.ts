@@ -1,6 +1,6 @@
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { OrderingEvents, type OrderLineV1 } from '@emporium/contracts';
-import { AggregateRoot } from '@emporium/messaging';
+import { AggregateRoot } from '@emporium/domain';
 import { InvalidOrder, InvalidOrderState } from './order.errors.js';
 
 export type OrderStatus = 'placed' | 'paid' | 'shipped' | 'cancelled';

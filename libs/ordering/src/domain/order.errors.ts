@@ -1,4 +1,4 @@
-import { DomainError } from '@emporium/messaging';
+import { DomainError } from '@emporium/domain';
 
 export class OrderNotFound extends DomainError {
   readonly kind = 'not-found';

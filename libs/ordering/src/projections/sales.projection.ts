@@ -1,41 +1,63 @@
 import { Injectable } from '@nestjs/common';
 import { sql } from 'kysely';
-import { OrderingEvents, type EventEnvelope, type OrderLineV1 } from '@emporium/contracts';
-import { field, isArray, isString, PoisonMessageError, type Db, type Projection } from '@emporium/messaging';
+import { OrderingEvents, type DomainEvent } from '@emporium/contracts';
+import type { Db, Projection } from '@emporium/projections';
 
 export const salesProjectionEvents = [OrderingEvents.OrderPlaced, OrderingEvents.OrderCancelled];
+type SalesEvent = DomainEvent<(typeof salesProjectionEvents)[number]>;
+
+interface DayTotal {
+  day: string;
+  product_id: string;
+  category: string;
+  currency: string;
+  units: number;
+  revenue_cents: number;
+}
 
 /**
  * Net units and revenue per product and UTC day: a placement adds on the day it happened, a
  * cancellation subtracts on the day it happened (a cash-flow view, like a till).
  */
 @Injectable()
-export class SalesProjection implements Projection {
+export class SalesProjection implements Projection<SalesEvent['type']> {
   readonly name = 'sales';
   readonly eventTypes = salesProjectionEvents;
   readonly tables = ['read_sales_daily'];
-  /** Rows per (day, product) are shared by every order of that product: see Projection.groupCommit. */
-  readonly groupCommit = false;
 
-  async apply(event: EventEnvelope, db: Db): Promise<void> {
-    const sign = event.type === OrderingEvents.OrderPlaced ? 1 : event.type === OrderingEvents.OrderCancelled ? -1 : 0;
-    if (sign === 0) throw new PoisonMessageError(`sales projection cannot apply ${event.type}`);
-    const currency = field<string>(event.payload, 'currency', isString);
-    const lines = [...field<OrderLineV1[]>(event.payload, 'lines', isArray)]
-      // Same lock order in every transaction: two orders for the same products never deadlock.
-      .sort((a, b) => (a.productId < b.productId ? -1 : 1));
-    const day = event.occurredAt.slice(0, 10);
-    for (const line of lines) {
-      if (!Number.isSafeInteger(line.quantity) || !Number.isSafeInteger(line.unitPriceCents)) {
-        throw new PoisonMessageError('payload.lines has an invalid line');
+  /**
+   * The batch's lines summed per (day, product) first, then one upsert. Those rows are shared by
+   * every order of a product, so they are written in (day, product) order: two transactions
+   * touching the same rows take their locks in the same order and never deadlock.
+   */
+  async apply(events: readonly SalesEvent[], db: Db): Promise<void> {
+    const totals = new Map<string, DayTotal>();
+    for (const event of events) {
+      const sign = event.type === OrderingEvents.OrderPlaced ? 1 : -1;
+      const day = event.occurredAt.slice(0, 10);
+      for (const line of event.payload.lines) {
+        const key = `${day}/${line.productId}`;
+        const total = totals.get(key) ?? {
+          day,
+          product_id: line.productId,
+          category: line.category,
+          currency: event.payload.currency,
+          units: 0,
+          revenue_cents: 0,
+        };
+        total.units += sign * line.quantity;
+        total.revenue_cents += sign * line.quantity * line.unitPriceCents;
+        totals.set(key, total);
       }
-      const units = sign * line.quantity;
-      const revenue = sign * line.quantity * line.unitPriceCents;
-      await sql`insert into read_sales_daily (day, product_id, category, currency, units, revenue_cents)
-          values (${day}::date, ${line.productId}, ${line.category}, ${currency}, ${units}, ${revenue})
-          on conflict (day, product_id) do update
-            set units = read_sales_daily.units + excluded.units,
-                revenue_cents = read_sales_daily.revenue_cents + excluded.revenue_cents`.execute(db);
     }
+    const rows = [...totals.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, total]) => total);
+    await sql`insert into read_sales_daily (day, product_id, category, currency, units, revenue_cents)
+        select day, product_id, category, currency, units, revenue_cents
+          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(day date, product_id uuid, category text,
+               currency text, units int, revenue_cents bigint)
+         order by day, product_id
+        on conflict (day, product_id) do update
+          set units = read_sales_daily.units + excluded.units,
+              revenue_cents = read_sales_daily.revenue_cents + excluded.revenue_cents`.execute(db);
   }
 }

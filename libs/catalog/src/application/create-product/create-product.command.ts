@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import type { CommandContext, CommandResult } from '@emporium/messaging';
+import type { CommandContext, CommandResult } from '@emporium/domain';
 import type { NewProduct } from '../../domain/product.entity.js';
 
 export class CreateProduct extends Command<CommandResult> {

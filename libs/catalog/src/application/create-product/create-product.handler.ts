@@ -1,6 +1,6 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { isUniqueViolation } from '@emporium/database';
-import { UnitOfWork, type CommandResult } from '@emporium/messaging';
+import { UnitOfWork, type CommandResult } from '@emporium/domain';
 import { Product } from '../../domain/product.entity.js';
 import { DuplicateSku } from '../../domain/product.errors.js';
 import { CreateProduct } from './create-product.command.js';

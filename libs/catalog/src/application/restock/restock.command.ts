@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import type { CommandContext, CommandResult } from '@emporium/messaging';
+import type { CommandContext, CommandResult } from '@emporium/domain';
 
 export class Restock extends Command<CommandResult> {
   constructor(

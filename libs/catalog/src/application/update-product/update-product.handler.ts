@@ -1,5 +1,5 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { UnitOfWork, type CommandResult } from '@emporium/messaging';
+import { UnitOfWork, type CommandResult } from '@emporium/domain';
 import { changeProduct } from '../product-change.js';
 import { UpdateProduct } from './update-product.command.js';
 import { Instrumented } from '@emporium/telemetry';

@@ -1,5 +1,5 @@
 import { Command } from '@nestjs/cqrs';
-import type { CommandContext, CommandResult } from '@emporium/messaging';
+import type { CommandContext, CommandResult } from '@emporium/domain';
 import type { Role } from '../../domain/user.entity.js';
 
 export class RegisterUser extends Command<CommandResult> {

@@ -1,6 +1,6 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { isUniqueViolation } from '@emporium/database';
-import { UnitOfWork, type CommandResult } from '@emporium/messaging';
+import { UnitOfWork, type CommandResult } from '@emporium/domain';
 import { PasswordHasher } from '../../domain/password-hasher.js';
 import { assertStrongPassword } from '../../domain/password-policy.js';
 import { User } from '../../domain/user.entity.js';

@@ -1,7 +1,7 @@
 import { LockMode } from '@mikro-orm/postgresql';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { Product } from '@emporium/catalog';
-import { UnitOfWork, type CommandResult } from '@emporium/messaging';
+import { UnitOfWork, type CommandResult } from '@emporium/domain';
 import { loadOrderFor } from '../order-change.js';
 import { CancelOrder } from './cancel-order.command.js';
 import { Instrumented } from '@emporium/telemetry';

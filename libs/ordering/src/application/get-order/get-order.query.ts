@@ -1,5 +1,5 @@
 import { Query } from '@nestjs/cqrs';
-import type { Actor } from '@emporium/messaging';
+import type { Actor } from '@emporium/domain';
 import type { OrderView } from '../order-view.js';
 
 export class GetOrder extends Query<OrderView> {

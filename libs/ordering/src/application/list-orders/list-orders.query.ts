@@ -1,5 +1,5 @@
 import { Query } from '@nestjs/cqrs';
-import type { Actor } from '@emporium/messaging';
+import type { Actor } from '@emporium/domain';
 import type { OrderStatus } from '../../domain/order.entity.js';
 import type { OrderView } from '../order-view.js';
 

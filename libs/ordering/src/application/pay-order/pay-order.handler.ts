@@ -1,5 +1,5 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { UnitOfWork, type CommandResult } from '@emporium/messaging';
+import { UnitOfWork, type CommandResult } from '@emporium/domain';
 import { loadOrderFor } from '../order-change.js';
 import { PayOrder } from './pay-order.command.js';
 import { Instrumented } from '@emporium/telemetry';

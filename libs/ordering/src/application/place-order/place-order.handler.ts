@@ -1,7 +1,7 @@
 import { LockMode } from '@mikro-orm/postgresql';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { Product } from '@emporium/catalog';
-import { UnitOfWork, type CommandResult } from '@emporium/messaging';
+import { UnitOfWork, type CommandResult } from '@emporium/domain';
 import { MAX_LINE_QUANTITY, Order } from '../../domain/order.entity.js';
 import { InvalidOrder, MixedCurrencies, OutOfStock, ProductsUnavailable } from '../../domain/order.errors.js';
 import { PlaceOrder } from './place-order.command.js';

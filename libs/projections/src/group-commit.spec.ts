@@ -15,7 +15,7 @@ describe('GroupCommit', () => {
       3,
       async (items) => {
         calls.push(items);
-        return items.map((i) => `all:${i}`);
+        return items.map((i) => ({ status: 'fulfilled' as const, value: `all:${i}` }));
       },
       async (item) => {
         calls.push([item]);
@@ -60,7 +60,7 @@ describe('GroupCommit', () => {
   it('starts again after going idle', async () => {
     const batches = new GroupCommit<number, number>(
       10,
-      async (items) => items.map((i) => i * 10),
+      async (items) => items.map((i) => ({ status: 'fulfilled' as const, value: i * 10 })),
       async (item) => item,
     );
     expect(await batches.submit(1)).toBe(1);

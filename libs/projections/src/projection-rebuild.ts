@@ -96,11 +96,11 @@ export class ProjectionRebuild {
        where e.type = any(${[...eventTypes]}::text[])
          and not exists (select 1 from ${sql.id(schema, 'projection_inbox')} i where i.event_id = e.id)
        order by e.position limit ${BATCH}`.execute(db);
-    for (const row of rows) {
-      const envelope = { id: row.id, type: row.type, aggregateId: row.aggregate_id } as EventEnvelope;
-      if (withinTransaction) await this.runner.handleWithin(db, name, envelope, schema);
-      else await this.runner.handle(name, envelope, schema);
-    }
+    if (rows.length === 0) return 0;
+    const events = rows.map((row) => ({ id: row.id, type: row.type, aggregateId: row.aggregate_id }) as EventEnvelope);
+    // The whole page in one set-based batch: the runner loads the stored events by id itself.
+    if (withinTransaction) await this.runner.applyWithin(db, name, events, schema);
+    else await this.runner.applyInTransaction(name, events, schema);
     return rows.length;
   }
 }

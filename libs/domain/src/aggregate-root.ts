@@ -1,5 +1,7 @@
+import { eventSchemas, type EventPayload, type EventType } from '@emporium/contracts';
+
 export interface RecordedEvent {
-  type: string;
+  type: EventType;
   schemaVersion: number;
   payload: object;
   occurredAt: Date;
@@ -21,7 +23,9 @@ export abstract class AggregateRoot {
   // Lazily created: MikroORM hydrates loaded entities without running field initialisers.
   private [PENDING]?: RecordedEvent[];
 
-  protected record(type: string, payload: object, schemaVersion = 1): void {
+  /** Only known event types, each with its own payload shape, at its current schema version. */
+  protected record<T extends EventType>(type: T, payload: EventPayload<T>): void {
+    const schemaVersion = eventSchemas[type].version;
     const pending = (this[PENDING] ??= []);
     if (pending.length > 0) {
       throw new Error(`${this.constructor.name} ${this.id} already recorded ${pending[0].type} in this command`);

@@ -12,7 +12,8 @@ interface Pending<T, R> {
  * one, so under load many deliveries share one transaction (one BEGIN, one COMMIT, one WAL flush)
  * while an idle system still writes each item at once, alone, with no added wait.
  *
- * - `all` writes a whole batch in one transaction and answers per item, in order. If it throws,
+ * - `all` writes a whole batch in one transaction and answers per item, in order (it may fail
+ *   every item at once, for a cause that is no item's fault, such as the database being down). If it throws,
  *   nothing of the batch was kept (the transaction rolled back), and every item is written again
  *   alone with `one`, which settles it on its own: one bad item never decides another's fate.
  * - `one` runs in the submitter's context (its trace); `all` runs in a fresh context and gets a
@@ -25,7 +26,7 @@ export class GroupCommit<T, R> {
 
   constructor(
     private readonly maxBatch: number,
-    private readonly all: (items: T[], links: Link[]) => Promise<R[]>,
+    private readonly all: (items: T[], links: Link[]) => Promise<Array<PromiseSettledResult<R>>>,
     private readonly one: (item: T) => Promise<R>,
   ) {}
 
@@ -61,7 +62,7 @@ export class GroupCommit<T, R> {
       const spanContext = trace.getSpanContext(p.context);
       return spanContext ? [{ context: spanContext }] : [];
     });
-    let results: R[];
+    let results: Array<PromiseSettledResult<R>>;
     try {
       results = await context.with(ROOT_CONTEXT, () =>
         this.all(
@@ -72,7 +73,11 @@ export class GroupCommit<T, R> {
     } catch {
       return false;
     }
-    batch.forEach((pending, i) => pending.resolve(results[i]));
+    batch.forEach((pending, i) => {
+      const result = results[i];
+      if (result.status === 'fulfilled') pending.resolve(result.value);
+      else pending.reject(result.reason);
+    });
     return true;
   }
 }
