@@ -53,6 +53,14 @@ function describeGlobalBehaviour(document: OpenAPIObject): OpenAPIObject {
         content: PROBLEM,
       };
       responses['500'] ??= { description: 'unexpected failure (no internals are disclosed)', content: PROBLEM };
+      const unavailable =
+        'a dependency is unavailable (the database restarting, say): retry after Retry-After seconds; a command ' +
+        'retried with the same Idempotency-Key runs at most once';
+      responses['503'] = {
+        description: responses['503'] ? `${responses['503'].description}; or ${unavailable}` : unavailable,
+        headers: { 'Retry-After': integerHeader('seconds to wait before retrying'), ...responses['503']?.headers },
+        content: PROBLEM,
+      };
       if (operation.security?.length)
         responses['401'] ??= { description: 'missing, invalid or expired token', content: PROBLEM };
       if ((operation as { requestBody?: unknown }).requestBody) {

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
@@ -12,6 +13,9 @@ import { Operations } from './operations.js';
  * `npm run cli -- <command>`: what an on-call engineer does to the running system.
  * Every state-changing action is logged, one line each, with a timestamp.
  */
+// Stdout carries the command's output (tables, --json); the libraries' own logs stay out of it.
+Logger.overrideLogger(['error']);
+
 let config: AppConfig;
 try {
   config = AppConfig.fromEnvironment(process.env);

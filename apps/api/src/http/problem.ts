@@ -1,4 +1,5 @@
 import { HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { isTransientDatabaseError } from '@emporium/database';
 import { DomainError, type DomainErrorKind } from '@emporium/domain';
 
 /** RFC 9457 problem details, the body of every error this API returns. */
@@ -36,6 +37,9 @@ export class ProblemException extends HttpException {
 }
 
 const logger = new Logger('Problem');
+
+/** What a 503 for an unavailable database asks clients to wait (a restart takes a few seconds). */
+const DATABASE_RETRY_AFTER_SECONDS = 2;
 
 function title(status: number): string {
   const name = HttpStatus[status] as string | undefined;
@@ -102,6 +106,16 @@ export function toProblem(error: unknown, log = true): { problem: Problem; heade
             : (fastify.message ?? 'bad request');
     const code = HttpStatus[fastify.statusCode]?.toLowerCase().replace(/_/g, '-') ?? 'bad-request';
     return { problem: problem(fastify.statusCode, code, detail), headers: {} };
+  }
+  // The database is down, restarting, out of connections, or this request lost a lock or
+  // statement-timeout race: nothing the client did, and worth a retry (with the same
+  // Idempotency-Key, a retried command runs at most once).
+  if (isTransientDatabaseError(error)) {
+    if (log) logger.warn(`database unavailable: ${error instanceof Error ? error.message : String(error)}`);
+    return {
+      problem: problem(503, 'database-unavailable', 'the database is unavailable right now; retry shortly'),
+      headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
+    };
   }
   if (log) logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   return { problem: problem(500, 'internal-error', 'the server failed to handle this request'), headers: {} };

@@ -1,0 +1,36 @@
+import { DriverException } from '@mikro-orm/core';
+import { toProblem } from './problem.js';
+
+describe('toProblem', () => {
+  const database = (message: string, code?: string): Error => Object.assign(new Error(message), { code });
+
+  it.each([
+    ['a connection refused', database('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED')],
+    ['a connection dropped mid-query', database('Connection terminated unexpectedly')],
+    [
+      'an administrator shutting the server down',
+      database('terminating connection due to administrator command', '57P01'),
+    ],
+    ['a server shutting down', database('the database system is shutting down', '57P03')],
+    ['a server starting up', database('the database system is starting up', '57P03')],
+    ['a full pool', database('timeout exceeded when trying to connect')],
+    ['a lock timeout', database('canceling statement due to lock timeout', '55P03')],
+    [
+      'the same wrapped by the ORM',
+      Object.assign(new DriverException(database('terminating connection due to administrator command', '57P01')), {
+        code: undefined,
+      }),
+    ],
+  ])('answers %s with 503 and Retry-After, never a 500', (_what, error) => {
+    const { problem, headers } = toProblem(error, false);
+    expect(problem).toMatchObject({ status: 503, code: 'database-unavailable' });
+    expect(Number(headers['retry-after'])).toBeGreaterThan(0);
+    expect(JSON.stringify(problem)).not.toMatch(/5432|administrator|terminat/);
+  });
+
+  it('keeps anything else a 500 that says nothing about internals', () => {
+    const { problem, headers } = toProblem(new TypeError('x is undefined'), false);
+    expect(problem).toMatchObject({ status: 500, code: 'internal-error' });
+    expect(headers).toEqual({});
+  });
+});
