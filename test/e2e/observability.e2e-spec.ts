@@ -20,6 +20,7 @@ interface OtlpSpan {
   kind: number;
   attributes: Array<{ key: string; value: { stringValue?: string; intValue?: number } }>;
   links?: Array<{ traceId: string; spanId: string }>;
+  events?: Array<{ name: string }>;
   service: string;
 }
 
@@ -140,6 +141,20 @@ describe('observability', () => {
             ),
         ]),
       ),
+      // A projection's transaction is one span (the delivery's, or its batch's, linked to the
+      // request) with an event per step instead of a span per statement.
+      'projection transaction steps as span events': () =>
+        receiver.spans.some(
+          (s) =>
+            s.service === 'emporium-projector' &&
+            /^project orders/.test(s.name) &&
+            (s.name === 'project orders' ? s.traceId === traceId : s.links?.some((l) => l.traceId === traceId)) &&
+            ['load events', 'lock streams', 'advance streams, record inbox', 'commit'].every((step) =>
+              s.events?.some((e) => e.name === step),
+            ),
+        ),
+      'no span per SQL statement in the projector': () =>
+        !receiver.spans.some((s) => s.service === 'emporium-projector' && s.name.startsWith('pg.query')),
       // The relay's batch span (its own trace) is linked to the request's trace.
       'relay batch span linked to the request': () =>
         receiver.spans.some((s) => s.name === 'relay publish batch' && s.links?.some((l) => l.traceId === traceId)),

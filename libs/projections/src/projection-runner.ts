@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
+import { context, trace, type Span } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { sql, type KyselyPlugin } from 'kysely';
 import { parseEvent, PoisonMessageError, type DomainEvent, type EventEnvelope } from '@emporium/contracts';
 import { EVENT_ROW_COLUMNS, toEnvelope, type EventRow } from '@emporium/domain';
@@ -103,11 +105,18 @@ export class ProjectionRunner {
     }
   }
 
-  /** `deliveries` in one transaction of their own. */
+  /**
+   * `delivered` in one transaction of their own. The transaction is traced as the active span
+   * (the delivery's, or the batch's) with one event per statement, instead of a span per
+   * statement: the trace still shows where the time went, at a fraction of the cost.
+   */
   async applyInTransaction(name: string, delivered: EventEnvelope[], schema?: string): Promise<ApplyOutcome[]> {
-    const outcomes = await this.orm.em
-      .fork()
-      .transactional((em) => this.applyWithin(em.getKysely(), name, delivered, schema));
+    const span = trace.getActiveSpan();
+    span?.addEvent('begin');
+    const outcomes = await context.with(suppressTracing(context.active()), () =>
+      this.orm.em.fork().transactional((em) => this.applyWithin(em.getKysely(), name, delivered, schema, span)),
+    );
+    span?.addEvent('commit');
     projectionStatements.inc({ projection: name }, 2); // BEGIN and COMMIT
     projectionBatchSize.observe({ projection: name }, delivered.length);
     return outcomes;
@@ -119,9 +128,16 @@ export class ProjectionRunner {
    * through `search_path`; `event_log` still resolves to the live one); a rebuild's swap applies
    * its last events in its own transaction this way.
    */
-  async applyWithin(tx: Db, name: string, delivered: EventEnvelope[], schema?: string): Promise<ApplyOutcome[]> {
+  async applyWithin(
+    tx: Db,
+    name: string,
+    delivered: EventEnvelope[],
+    schema?: string,
+    span?: Span,
+  ): Promise<ApplyOutcome[]> {
     const projection = this.projection(name);
     const db = tx.withPlugin(countStatements(name));
+    const mark = (step: string): void => void span?.addEvent(step);
     for (const event of delivered) {
       if (!projection.eventTypes.includes(event.type as never)) {
         throw new PoisonMessageError(`projection ${name} does not handle ${event.type}`);
@@ -129,6 +145,7 @@ export class ProjectionRunner {
     }
     const ids = [...new Set(delivered.map((e) => e.id))];
     let rows: EventRow[];
+    mark('load events');
     if (schema !== undefined) {
       if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
       await sql`select set_config('search_path', ${`${schema}, public`}, true)`.execute(db);
@@ -152,6 +169,7 @@ export class ProjectionRunner {
 
     // Stream rows of every aggregate in the batch, locked in ascending id order.
     const aggregates = [...new Set([...stored.values()].map((e) => e.aggregateId))].sort();
+    mark('lock streams');
     const { rows: streams } = await sql<{ aggregate_id: string; version: number }>`
         insert into projection_streams (projection, aggregate_id, version)
         select ${name}, a, 0 from unnest(${aggregates}::uuid[]) a order by a
@@ -177,6 +195,7 @@ export class ProjectionRunner {
     });
     const sequence = [...stored.values()].filter((e) => e.aggregateVersion > current.get(e.aggregateId)!);
     if (gaps.length > 0) {
+      mark('fill gaps');
       const filled = await this.loadGaps(
         db,
         gaps.map(([aggregate, top]) => ({ aggregate, after: current.get(aggregate)!, before: top })),
@@ -200,6 +219,7 @@ export class ProjectionRunner {
       // Only the events this projection subscribes to are recorded and applied; the stream still
       // advances past the others (sales does not read "paid", say).
       const subscribed = sequence.filter((e) => projection.eventTypes.includes(e.type as never));
+      mark('advance streams, record inbox');
       const { rows: recorded } = await sql<{ event_id: string }>`with advanced as (
             update projection_streams s set version = v.version
               from unnest(${[...newest.keys()]}::uuid[], ${[...newest.values()]}::int[]) v(id, version)
@@ -211,7 +231,10 @@ export class ProjectionRunner {
           returning event_id`.execute(db);
       const fresh = new Set(recorded.map((r) => r.event_id));
       const toApply: DomainEvent[] = subscribed.filter((e) => fresh.has(e.id)).map(parseEvent);
-      if (toApply.length > 0) await projection.apply(toApply, db);
+      if (toApply.length > 0) {
+        mark(`apply ${toApply.length} to ${name}`);
+        await projection.apply(toApply, db);
+      }
       if (gaps.length > 0) this.logger.debug(`${name}: filled the gaps of ${gaps.length} stream(s) from event_log`);
     }
     // A redelivery inside the same batch is a duplicate of the first copy.

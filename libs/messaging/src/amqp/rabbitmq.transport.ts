@@ -138,13 +138,20 @@ export class RabbitMqTransport implements DeliveryTransport {
         persistent: true,
         expiration: undefined,
       };
-      await new Promise<void>((resolve, reject) => {
-        onOpenChannel('park', (channel) =>
-          channel.sendToQueue(target, message.content, properties, (error: unknown) =>
-            error ? reject(error instanceof Error ? error : new Error('the broker did not confirm')) : resolve(),
-          ),
-        );
-      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          onOpenChannel('park', (channel) =>
+            channel.sendToQueue(target, message.content, properties, (error: unknown) =>
+              error ? reject(error instanceof Error ? error : new Error('the broker did not confirm')) : resolve(),
+            ),
+          );
+        });
+      } catch (error) {
+        // Could not park it: hand it back to the queue (never drop it, never leave it unacked on
+        // a live channel); if the channel is gone, the broker requeues it by itself.
+        if (consumer.open) consumer.channel.nack(message, false, true);
+        throw error;
+      }
       onOpenChannel('ack', (channel) => channel.ack(message));
     };
     return {

@@ -23,6 +23,9 @@ export interface DeliveryPolicy {
 
 export type FailureKind = 'poison' | 'transient' | 'failed';
 
+/** The backoff of a transient failure when no retry delays are configured at all. */
+const TRANSIENT_RETRY_MS = 1000;
+
 /**
  * Why a delivery failed decides what happens to it:
  * - poison (unreadable, not in the event log, a payload that does not fit its schema): no retry
@@ -162,7 +165,7 @@ export class DeliveryCore {
         action = 'retry';
         const transient = failure.kind === 'transient';
         await delivery.retryLater({
-          delayMs: transient ? delays[delays.length - 1] : delays[delivery.attempts],
+          delayMs: transient ? (delays[delays.length - 1] ?? TRANSIENT_RETRY_MS) : delays[delivery.attempts],
           attempts: transient ? delivery.attempts : delivery.attempts + 1,
           transientRetries: transient ? delivery.transientRetries + 1 : delivery.transientRetries,
           reason: failure.reason,

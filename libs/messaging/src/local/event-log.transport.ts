@@ -17,6 +17,8 @@ interface Pending {
   row: EventRow;
   /** Subscriptions that have neither applied it nor dead-lettered it yet. */
   unsettled: Set<string>;
+  /** A settlement failed: the row is read again by a later sweep, and this entry never publishes it. */
+  abandoned?: boolean;
 }
 
 /**
@@ -160,13 +162,21 @@ export class EventLogTransport implements DeliveryTransport {
         return Promise.resolve();
       },
       deadLetter: async ({ reason, attempts: total }) => {
-        const pool = this.pool;
-        if (!pool) throw new Error('the event log transport is closed');
-        await pool.query(
-          `insert into dead_letters (projection, event_id, position, type, attempts, error)
-           values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
-          [subscription, row.id, row.position, row.type, total, reason.slice(0, 1000)],
-        );
+        try {
+          const pool = this.pool;
+          if (!pool) throw new Error('the event log transport is closed');
+          await pool.query(
+            `insert into dead_letters (projection, event_id, position, type, attempts, error)
+             values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
+            [subscription, row.id, row.position, row.type, total, reason.slice(0, 1000)],
+          );
+        } catch (error) {
+          // Not parked: forget the row, so the next sweep delivers it again (to every subscription;
+          // those that applied it already find it in their inbox).
+          entry.abandoned = true;
+          if (this.pending.get(row.id) === entry) this.pending.delete(row.id);
+          throw error;
+        }
         this.settled(entry, subscription);
       },
     };
@@ -174,7 +184,7 @@ export class EventLogTransport implements DeliveryTransport {
 
   private settled(entry: Pending, subscription?: string): void {
     if (subscription !== undefined) entry.unsettled.delete(subscription);
-    if (entry.unsettled.size > 0) return;
+    if (entry.unsettled.size > 0 || entry.abandoned) return;
     this.toPublish.add(entry.row.id);
     this.publisher.tick();
   }
