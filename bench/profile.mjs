@@ -1,19 +1,29 @@
-// node bench/profile.mjs [get|list|orders] [seconds] [--no-otel] [--no-prof]
+// node bench/profile.mjs [get|list|orders|projector] [seconds] [--no-otel] [--no-prof] [--rate=N]
 // Starts the api alone (relay on, tracing on and exporting to a dropping sink) in a scratch
 // database, seeds products, runs autocannon against one route with the api under the CPU profiler (bench/cpu-profile-hook.mjs, measured phase only), and
 // prints the heaviest functions (self time) and packages. Profiles land in bench/profiles/.
+// `projector`: orders at a fixed rate (open loop, --rate, default 100/s, as npm run bench's
+// pipeline run) with only the projector profiled, until it has applied them; prints its CPU per order.
+// BENCH_NODE=<path> runs the api and projector on another Node.js, as in bench/run.mjs.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { openLoop } from './open-loop.mjs';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 const [mode = 'get', seconds = '8'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const OTEL = !process.argv.includes('--no-otel');
 const PROF = !process.argv.includes('--no-prof');
+const RATE = Number(process.argv.find((a) => a.startsWith('--rate='))?.slice(7) ?? 100);
+const NODE = process.env.BENCH_NODE ? resolve(process.env.BENCH_NODE) : process.execPath;
+// In `projector` mode only the projector is profiled (the api's profiler would take CPU from it).
+const PROF_API = PROF && mode !== 'projector';
+const WITH_PROJECTOR = mode === 'orders' || mode === 'projector';
 const DB = 'emporium_profile';
 const DATABASE_URL = `postgresql://postgres@127.0.0.1:5432/${DB}`;
 const PORT = 3210;
@@ -59,21 +69,23 @@ for (const p of ['catalog', 'orders', 'sales']) {
 const profDir = `${ROOT}bench/profiles`;
 mkdirSync(profDir, { recursive: true });
 const profFile = `${profDir}/${mode}-${OTEL ? 'otel' : 'no-otel'}.cpuprofile`;
+const projectorProfFile = profFile.replace('.cpuprofile', '.projector.cpuprofile');
 rmSync(profFile, { force: true });
+rmSync(projectorProfFile, { force: true });
 env.CPU_PROFILE_FILE = profFile;
 const extra = (process.env.NODE_EXTRA ?? '').split(' ').filter(Boolean);
 const api = spawn(
-  process.execPath,
-  [...extra, ...(PROF ? ['--import', './bench/cpu-profile-hook.mjs'] : []), '--import', './dist/libs/telemetry/src/otel/preload.js', 'dist/apps/api/src/main.js'],
+  NODE,
+  [...extra, ...(PROF_API ? ['--import', './bench/cpu-profile-hook.mjs'] : []), '--import', './dist/libs/telemetry/src/otel/preload.js', 'dist/apps/api/src/main.js'],
   { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
 );
 // Orders: the projector runs too (profiled into <file>.projector.cpuprofile), so relayed events are consumed.
 const projector =
-  mode === 'orders'
+  WITH_PROJECTOR
     ? spawn(
-        process.execPath,
+        NODE,
         [...extra, ...(PROF ? ['--import', './bench/cpu-profile-hook.mjs'] : []), '--import', './dist/libs/telemetry/src/otel/preload.js', 'dist/apps/projector/src/main.js'],
-        { cwd: ROOT, env: { ...env, PROJECTOR_PORT: String(PORT + 1), CPU_PROFILE_FILE: profFile.replace('.cpuprofile', '.projector.cpuprofile') }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
+        { cwd: ROOT, env: { ...env, PROJECTOR_PORT: String(PORT + 1), CPU_PROFILE_FILE: projectorProfFile }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
       )
     : undefined;
 const base = `http://127.0.0.1:${PORT}`;
@@ -90,7 +102,7 @@ const call = async (method, path, body, token) => {
   });
   return { status: res.status, body: await res.json().catch(() => undefined) };
 };
-if (PROF) {
+if (PROF_API) {
   api.send('memory');
   const [idle] = await once(api, 'message');
   console.log(`api idle after start: rss ${Math.round(idle.memory.rss / 2 ** 20)} MB, heap used ${Math.round(idle.memory.heapUsed / 2 ** 20)} MB`);
@@ -106,34 +118,60 @@ for (let b = 0; b < 10; b++) {
 }
 await call('POST', '/api/v1/auth/register', { email: 'p@example.com', password: 'profile-customer-passphrase', name: 'P' });
 const token = (await call('POST', '/api/v1/auth/login', { email: 'p@example.com', password: 'profile-customer-passphrase' })).body.accessToken;
-// The catalog read model is written by the projector; fill it directly from the write model here.
+// The catalog read model is written by the projector; without one, fill it directly from the write model.
 const db = new pg.Client({ connectionString: DATABASE_URL });
 await db.connect();
-await db.query(`insert into read_catalog_products (id, sku, name, description, category, price_cents, currency, stock, status, version, created_at, updated_at)
+if (mode !== 'projector') await db.query(`insert into read_catalog_products (id, sku, name, description, category, price_cents, currency, stock, status, version, created_at, updated_at)
   select id, sku, name, description, category, price_cents, currency, stock, 'active', version, now(), now() from products on conflict do nothing`).catch((e) => console.error('read model fill:', e.message));
 await db.end();
 const pick = (l) => l[Math.floor(Math.random() * l.length)];
+const order = () => ({ method: 'POST', path: '/api/v1/orders', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ lines: [{ productId: pick(ids), quantity: 1 }] }) });
 const requests = {
   get: [{ setupRequest: (r) => ({ ...r, path: `/api/v1/products/${pick(ids)}` }) }],
   list: [{ setupRequest: (r) => ({ ...r, path: `/api/v1/products?category=c${Math.floor(Math.random() * 10)}&minPrice=1000` }) }],
-  orders: [{ method: 'POST', setupRequest: (r) => ({ ...r, path: '/api/v1/orders', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ lines: [{ productId: pick(ids), quantity: 1 }] }) }) }],
+  orders: [{ method: 'POST', setupRequest: (r) => ({ ...r, ...order() }) }],
 }[mode];
-await autocannon({ url: base, requests, connections: 32, duration: 2 }); // warm-up
-if (PROF) api.send('profile');
+const probe = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+/** Every event the projections handle is applied (the catalog, orders and sales inboxes hold them all). */
+const applied = async () => {
+  for (let i = 0; i < 600; i++) {
+    const { rows } = await probe.query(`select count(*)::int as n from event_log e, unnest(array['catalog', 'orders', 'sales']) p(name)
+      where (p.name = 'catalog' and e.type like 'catalog.product.%' or p.name <> 'catalog' and e.type = 'ordering.order.placed')
+        and not exists (select 1 from projection_inbox i where i.event_id = e.id and i.projection = p.name)`);
+    if (rows[0].n === 0) return;
+    await sleep(100);
+  }
+  throw new Error('projections did not catch up');
+};
+const placedOrders = async () => (await probe.query(`select count(*)::int as n from event_log where type = 'ordering.order.placed'`)).rows[0].n;
+if (mode === 'projector') {
+  await openLoop({ url: base, rate: RATE, seconds: 2, next: order }); // warm-up
+  await applied();
+} else await autocannon({ url: base, requests, connections: 32, duration: 2 }); // warm-up
+if (PROF_API) api.send('profile');
 if (PROF) projector?.send('profile');
 const cpuTicks = (pid = api.pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
 const idle = () => readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
 const [ticks0, stat0, t0] = [cpuTicks(), idle(), Date.now()];
 const projectorTicks0 = projector ? cpuTicks(projector.pid) : 0;
-const r = await autocannon({ url: base, requests, connections: mode === 'orders' ? 16 : 32, duration: Number(seconds) });
-console.log(`${mode}: ${Math.round(r.requests.average)} req/s p50 ${r.latency.p50} p99 ${r.latency.p99} non2xx ${r.non2xx} errors ${r.errors}`);
+if (mode === 'projector') {
+  const before = await placedOrders();
+  const r = await openLoop({ url: base, rate: RATE, seconds: Number(seconds), next: order });
+  await applied();
+  const placed = (await placedOrders()) - before;
+  console.log(`projector: ${placed} orders at ${RATE}/s (answered ${r.requestsPerSecond}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms), all applied`);
+  console.log(`projector cpu ${(((cpuTicks(projector.pid) - projectorTicks0) * 10) / placed).toFixed(2)} ms per order (from placing the first to the last applied)`);
+} else {
+  const r = await autocannon({ url: base, requests, connections: mode === 'orders' ? 16 : 32, duration: Number(seconds) });
+  console.log(`${mode}: ${Math.round(r.requests.average)} req/s p50 ${r.latency.p50} p99 ${r.latency.p99} non2xx ${r.non2xx} errors ${r.errors}`);
+}
 const stat1 = idle();
 const busy = (a) => a.reduce((x, y) => x + y, 0) - a[3] - a[4];
 if (projector) console.log(`projector cpu ${Math.round(((cpuTicks(projector.pid) - projectorTicks0) / 100 / ((Date.now() - t0) / 1000)) * 100)}% of one core`);
 console.log(`api cpu ${Math.round(((cpuTicks() - ticks0) / 100 / ((Date.now() - t0) / 1000)) * 100)}% of one core; machine busy ${Math.round(((busy(stat1) - busy(stat0)) / (stat1.reduce((x, y) => x + y, 0) - stat0.reduce((x, y) => x + y, 0))) * 100)}%`);
 const rss = Number(execFileSync('ps', ['-o', 'rss=', '-p', String(api.pid)]).toString().trim()) / 1024;
 console.log(`api rss ${Math.round(rss)} MB`);
-if (PROF) {
+if (PROF_API) {
   api.send('memory');
   const [reply] = await once(api, 'message');
   const mb = (n) => `${Math.round(n / 2 ** 20)}`;
@@ -144,9 +182,9 @@ if (PROF) {
   console.log(`api memory MB: ${Object.entries(reply.memory).map(([k, v]) => `${k} ${mb(v)}`).join(', ')}; heap spaces ${reply.spaces.map(([n, v]) => `${n.replace('_space', '')} ${v}`).join(', ')}`);
 }
 if (PROF) {
-  api.send('profile');
+  if (PROF_API) api.send('profile');
   projector?.send('profile');
-  for (let i = 0; i < 100 && !existsSync(profFile); i++) await sleep(100);
+  for (let i = 0; i < 100 && !existsSync(PROF_API ? profFile : projectorProfFile); i++) await sleep(100);
   await sleep(300);
 }
 api.kill('SIGTERM');
@@ -156,7 +194,9 @@ if (projector) {
   await once(projector, 'exit');
 }
 sink.close();
-function summarise(file) {
+await probe.end();
+/** `busy`: shares of the samples the thread was not idle in (what a per-order CPU figure splits into). */
+function summarise(file, { busy = false } = {}) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map();
@@ -165,6 +205,8 @@ function summarise(file) {
     const n = byId.get(profile.samples[i]);
     self.set(n.id, (self.get(n.id) ?? 0) + (dt[i] ?? 0));
   }
+  const idle = [...self].filter(([id]) => byId.get(id).callFrame.functionName === '(idle)').reduce((a, [, t]) => a + t, 0);
+  if (busy) for (const [id] of self) if (byId.get(id).callFrame.functionName === '(idle)') self.delete(id);
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   const fn = new Map();
   const pkg = new Map();
@@ -178,10 +220,11 @@ function summarise(file) {
     pkg.set(p, (pkg.get(p) ?? 0) + t);
   }
   const show = (m, n) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, t]) => `${((t / total) * 100).toFixed(1).padStart(5)}%  ${k}`).join('\n');
-  console.log(`\n== ${file.replace(ROOT, '')}\n-- packages (self) --\n${show(pkg, 25)}\n\n-- functions (self) --\n${show(fn, 45)}`);
+  const header = busy ? ` (shares of busy samples; idle was ${((idle / (total + idle)) * 100).toFixed(0)} %)` : '';
+  console.log(`\n== ${file.replace(ROOT, '')}${header}\n-- packages (self) --\n${show(pkg, 25)}\n\n-- functions (self) --\n${show(fn, 45)}`);
 }
 if (PROF) {
-  summarise(profFile);
-  if (projector) summarise(profFile.replace('.cpuprofile', '.projector.cpuprofile'));
+  if (PROF_API) summarise(profFile);
+  if (projector) summarise(projectorProfFile, { busy: mode === 'projector' });
 }
 process.exit(0);
