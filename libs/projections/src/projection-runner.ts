@@ -22,16 +22,16 @@ export type ApplyOutcome = 'applied' | 'duplicate';
  * the transport does (redelivery, reordering, several consumers on one queue). A batch of
  * deliveries costs the same few statements whatever its size:
  *
- * 1. one statement takes the projection's shared lock and loads every event from `event_log` by
- *    id: the stored copy is applied, so a forged or corrupted message cannot change a read model,
+ * 1. one statement takes the projection's shared lock, locks the stream rows of the batch's
+ *    aggregates (created at version 0 if new) in ascending id order, so concurrent consumers
+ *    serialise per aggregate and never deadlock, and loads every event from `event_log` by id:
+ *    the stored copy is applied, so a forged or corrupted message cannot change a read model,
  *    and it is parsed against its type's schema (a payload that does not fit is poison);
- * 2. one statement locks the stream rows of the batch's aggregates (created at version 0 if new),
- *    in ascending id order, so concurrent consumers serialise per aggregate and never deadlock;
- * 3. an event at or below its stream's version is a duplicate; a gap (an earlier version not
+ * 2. an event at or below its stream's version is a duplicate; a gap (an earlier version not
  *    applied yet) is filled from `event_log` in one more statement, only when there is one;
- * 4. one statement advances the streams and writes the inbox; events the inbox already held
+ * 3. one statement advances the streams and writes the inbox; events the inbox already held
  *    are not applied again;
- * 5. the projection applies the new events set-based (Projection.apply).
+ * 4. the projection applies the new events set-based (Projection.apply).
  *
  * Deliveries that arrive while a batch is being written go together in the next (GroupCommit). If
  * a batch fails it rolls back and each delivery is applied again alone, to be settled on its own;
@@ -48,6 +48,10 @@ export class ProjectionRunner {
     @Inject(PROJECTIONS) projections: Projection[],
   ) {
     this.byName = new Map(projections.map((p) => [p.name, p]));
+  }
+
+  private kysely(): Db {
+    return this.orm.em.getKysely();
   }
 
   get projections(): Projection[] {
@@ -114,7 +118,11 @@ export class ProjectionRunner {
     const span = trace.getActiveSpan();
     span?.addEvent('begin');
     const outcomes = await context.with(suppressTracing(context.active()), () =>
-      this.orm.em.fork().transactional((em) => this.applyWithin(em.getKysely(), name, delivered, schema, span)),
+      // A plain Kysely transaction on the ORM's pool: the runner writes no entities, so it skips
+      // the unit of work's fork and bookkeeping.
+      this.kysely()
+        .transaction()
+        .execute((trx) => this.applyWithin(trx, name, delivered, schema, span)),
     );
     span?.addEvent('commit');
     projectionStatements.inc({ projection: name }, 2); // BEGIN and COMMIT
@@ -144,20 +152,31 @@ export class ProjectionRunner {
       }
     }
     const ids = [...new Set(delivered.map((e) => e.id))];
-    let rows: EventRow[];
-    mark('load events');
+    // One statement: the projection's shared lock (live applies share it; a rebuild's swap takes
+    // it exclusively for its last moment), then the stream rows of the batch's aggregates locked in
+    // ascending id order (created at version 0 if new; `on conflict do update` locks an existing
+    // row as `for update` would, so a concurrent consumer of the same aggregate waits here), and
+    // the stored events with their streams' committed versions.
+    const aggregates = [...new Set(delivered.map((e) => e.aggregateId))].sort();
     if (schema !== undefined) {
       if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`);
       await sql`select set_config('search_path', ${`${schema}, public`}, true)`.execute(db);
-      ({ rows } = await sql<EventRow>`select ${sql.raw(EVENT_ROW_COLUMNS)} from event_log
-          where id = any(${ids}::uuid[])`.execute(db));
-    } else {
-      // Live applies share this lock; a rebuild's swap takes it exclusively for its last moment.
-      // Taken in the statement that loads the events, before any read-model table is touched.
-      ({ rows } = await sql<EventRow>`select ${sql.raw(EVENT_ROW_COLUMNS)}
-          from (select pg_advisory_xact_lock_shared(hashtext(${`projection:${name}`}))) lock, event_log
-          where id = any(${ids}::uuid[])`.execute(db));
     }
+    const lock =
+      schema === undefined
+        ? sql`select pg_advisory_xact_lock_shared(hashtext(${`projection:${name}`}))`
+        : sql`select 1`;
+    mark('load events, lock streams');
+    const { rows } = await sql<EventRow & { stream_version: number }>`
+        with lock as materialized (${lock}),
+        streams as (
+          insert into projection_streams (projection, aggregate_id, version)
+          select ${name}, a, 0 from lock, unnest(${aggregates}::uuid[]) a order by a
+          on conflict (projection, aggregate_id) do update set version = projection_streams.version
+          returning aggregate_id, version)
+        select ${sql.raw(EVENT_ROW_COLUMNS.replace(/(^|, )/g, '$1e.'))}, s.version as stream_version
+          from event_log e join streams s on s.aggregate_id = e.aggregate_id
+         where e.id = any(${ids}::uuid[])`.execute(db);
     const stored = new Map(rows.map((row) => [row.id, toEnvelope(row)]));
     for (const event of delivered) {
       const found = stored.get(event.id);
@@ -166,16 +185,7 @@ export class ProjectionRunner {
         throw new PoisonMessageError(`event ${event.id} does not match event_log (type or aggregate differs)`);
       }
     }
-
-    // Stream rows of every aggregate in the batch, locked in ascending id order.
-    const aggregates = [...new Set([...stored.values()].map((e) => e.aggregateId))].sort();
-    mark('lock streams');
-    const { rows: streams } = await sql<{ aggregate_id: string; version: number }>`
-        insert into projection_streams (projection, aggregate_id, version)
-        select ${name}, a, 0 from unnest(${aggregates}::uuid[]) a order by a
-        on conflict (projection, aggregate_id) do update set version = projection_streams.version
-        returning aggregate_id, version`.execute(db);
-    const current = new Map(streams.map((s) => [s.aggregate_id, s.version]));
+    const current = new Map(rows.map((row) => [row.aggregate_id, row.stream_version]));
 
     // Per aggregate: the events newer than its stream, and any gap before the newest of them.
     const newest = new Map<string, number>();

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
-import { context, trace } from '@opentelemetry/api';
 import { contextFrom } from '@emporium/telemetry';
 import { BrokerConnection } from './broker-connection.js';
 import { ProjectionTopology } from './topology.js';
@@ -116,9 +115,8 @@ export class RabbitMqTransport implements DeliveryTransport {
 
   private delivery(topology: ProjectionTopology, consumer: Consumer, message: ConsumeMessage): Delivery {
     const headers = message.properties.headers ?? {};
-    // Inside amqplib's consume span when instrumentation runs; otherwise continue the stored trace.
-    const active = context.active();
-    const traceContext = trace.getSpan(active) ? active : contextFrom(headers);
+    // The consumer span (the core's) continues the request's trace stored in the message.
+    const traceContext = contextFrom(headers);
     const onOpenChannel = (what: string, settle: (channel: ConfirmChannel) => void): void => {
       if (!consumer.open) throw new SettlementLost(`${what}: the ${topology.queue} channel has closed`);
       settle(consumer.channel);
@@ -161,6 +159,12 @@ export class RabbitMqTransport implements DeliveryTransport {
       attempts: Number(headers[Headers.attempts] ?? 0),
       transientRetries: Number(headers[Headers.transientRetries] ?? 0),
       traceContext,
+      attributes: {
+        'messaging.system': 'rabbitmq',
+        'messaging.destination.name': topology.queue,
+        'messaging.message.id': String(message.properties.messageId ?? ''),
+        'messaging.rabbitmq.destination.routing_key': message.fields.routingKey,
+      },
       ack: () => Promise.resolve().then(() => onOpenChannel('ack', (channel) => channel.ack(message))),
       retryLater: (retry: Retry) =>
         park(

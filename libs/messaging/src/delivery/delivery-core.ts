@@ -131,6 +131,8 @@ export class DeliveryCore {
         parent: delivery.traceContext,
         kind: SpanKind.CONSUMER,
         attributes: {
+          ...delivery.attributes,
+          'messaging.operation.type': 'process',
           'emporium.projection': subscriber.name,
           'emporium.event.type': envelope.type,
           'emporium.event.id': envelope.id,

@@ -1,4 +1,4 @@
-import type { Context } from '@opentelemetry/api';
+import type { Attributes, Context } from '@opentelemetry/api';
 
 /**
  * The port every transport implements, and all it implements: hand over messages, and settle
@@ -37,6 +37,8 @@ export interface Delivery {
   readonly transientRetries: number;
   /** The trace this message continues (the request that caused the event). */
   readonly traceContext: Context;
+  /** Semantic-convention attributes of the transport (messaging.system, destination, …) for the consumer span. */
+  readonly attributes: Attributes;
   /** Applied: forget it. */
   ack(): Promise<void>;
   /** Deliver it again after `delayMs`, carrying the new counts and the reason. */

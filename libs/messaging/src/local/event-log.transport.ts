@@ -148,6 +148,7 @@ export class EventLogTransport implements DeliveryTransport {
       attempts,
       transientRetries,
       traceContext: row.metadata ? contextFrom(row.metadata) : ROOT_CONTEXT,
+      attributes: { 'messaging.system': 'emporium.event_log', 'messaging.destination.name': subscription },
       ack: () => {
         this.settled(entry, subscription);
         return Promise.resolve();

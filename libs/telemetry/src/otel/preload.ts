@@ -11,7 +11,8 @@
  *
  * Spans per request: the HTTP server span (started by the api's server, tracedHttpServer, and
  * named by route: nameHttpSpansByRoute), the command span (queries have none: see Instrumented),
- * and one per SQL statement and broker publish. The http, Fastify and Nest instrumentations are
+ * one per SQL statement and broker publish; in the projector, one consumer span per delivery and
+ * projection (the delivery core's) whose transaction's statements are events, not spans. The http, Fastify and Nest instrumentations are
  * not loaded. The http one bound every request's and response's emitters to the span's context
  * (dropping it raised traced read throughput by a fifth). The Fastify and Nest ones added three to
  * four spans per request that repeated the HTTP span's timing (docs/adr/0009-observability.md,
@@ -35,7 +36,9 @@ if (env.OTEL_SDK_DISABLED !== 'true') {
     logRecordProcessors: [],
     instrumentations: [
       new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true }),
-      new AmqplibInstrumentation(),
+      // Publish spans of the relay. The projector's consumer span is the delivery core's own, one
+      // per delivery and projection; amqplib's would repeat it for every message.
+      ...(app === 'projector' ? [] : [new AmqplibInstrumentation()]),
     ],
   });
   sdk.start();
