@@ -1,34 +1,51 @@
 /** @requires-services PostgreSQL RabbitMQ (see jest.config.js) */
-import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { connect, type Channel, type ChannelModel } from 'amqplib';
+import { connect } from 'amqplib';
 import pg from 'pg';
 import { toEnvelope, type EventRow } from '@emporium/domain';
 import {
+  AnswerLog,
   allEntities,
   compareWithRebuild,
-  httpClient,
+  deliveriesInFlight,
+  describeExit,
   isolatedEnvironment,
+  isRunning,
+  loggedErrors,
+  OrderLoad,
   poll,
+  postgresCluster,
+  rabbitmqctl,
+  recordingClient,
   requireServices,
   SERVICE_URLS,
   startApp,
+  unappliedEvents,
   type IsolatedEnvironment,
+  type RebuildReport,
   type RunningApp,
+  type ServerFault,
 } from '@emporium/testing';
 
 /**
- * Faults injected one at a time under a steady load of place/pay/cancel commands, each followed
- * by one checker: every acknowledged command is in the write and read models, every event is
- * applied exactly once per projection, read models equal a rebuild from event_log, and the
- * dead-letter queues hold exactly the poison that was sent.
+ * Faults injected one at a time while 16 concurrent customers place, pay and cancel orders (every
+ * command with an Idempotency-Key, retried with the same key until an api answers something
+ * final), each fault followed by one checker:
+ * - every process the fault did not deliberately kill is still running;
+ * - no answer was a 5xx other than a 503 with Retry-After, at any time;
+ * - every acknowledged command is in the write and read models, every event is applied exactly
+ *   once per projection, and the read models equal a rebuild from event_log;
+ * - every order belongs to exactly one completed Idempotency-Key (a retried key never places a
+ *   second order), and the order a client was told about is the one stored under its key;
+ * - the dead-letter queues hold exactly the poison that was sent.
  */
-describe('delivery guarantees under faults', () => {
+const SUITE = 'delivery guarantees under faults, under load';
+describe(SUITE, () => {
   let env: IsolatedEnvironment;
   let api: RunningApp;
   const projectors: RunningApp[] = [];
-  let amqp: ChannelModel | undefined;
   const ADMIN = { email: 'admin@example.com', password: 'staff-passphrase-for-tests' };
+  const CUSTOMERS = 8;
+  const PRODUCTS = 16;
   const appEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
     ...env.env,
     ADMIN_EMAIL: ADMIN.email,
@@ -36,171 +53,170 @@ describe('delivery guarantees under faults', () => {
     RELAY_SWEEP_INTERVAL_MS: '200',
     // A killed api leaves its Idempotency-Key claims behind; a short lease lets retries take over.
     REQUEST_TIMEOUT_MS: '3000',
+    // 16 clients from one address, retrying through outages: the per-address limit must not throttle them.
+    RATE_LIMIT_DEFAULT: '10000000',
     ...extra,
   });
-  const table: Array<{ fault: string; acknowledged: number; lost: number; doubled: number; recoverSeconds: number }> =
-    [];
-  const expectedPoison: Record<string, Set<string>> = { catalog: new Set(), orders: new Set(), sales: new Set() };
-  let acknowledgedBefore = 0;
 
-  // ---- load ----------------------------------------------------------------------------------
-  const acknowledged = new Map<string, { kind: string; orderId: string }>();
-  const fiveXxWhileBrokerDown: string[] = [];
-  let brokerDown = false;
-  let loadRunning = false;
-  let workers: Array<Promise<void>> = [];
+  const answers = new AnswerLog();
+  const http = recordingClient(() => api.url, answers);
   const products: string[] = [];
   const tokens: string[] = [];
-  let sequence = 0;
+  let adminToken = '';
+  let load: OrderLoad;
 
-  async function command(
-    path: string,
-    token: string,
-    key: string,
-    body: unknown,
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  ): Promise<{ status: number; body: any }> {
-    // Retry with the same key until an api answers something final; a replay never doubles it.
-    for (;;) {
-      try {
-        const response = await httpClient(api.url)('POST', path, { token, body, headers: { 'idempotency-key': key } });
-        if (response.status >= 500 && brokerDown) fiveXxWhileBrokerDown.push(`${path} ${response.status}`);
-        if (response.status === 409 && response.body?.code === 'idempotency-key-in-progress') throw new Error('retry');
-        if (response.status >= 500 || response.status === 429) throw new Error('retry');
-        return response;
-      } catch {
-        if (!loadRunning && !key.startsWith('finish')) return { status: 0, body: undefined };
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
+  interface Row {
+    fault: string;
+    /** Deliveries handed to consumers and not yet acked when the fault was injected ('' = not measured). */
+    inFlight: number | '';
+    /** HTTP commands sent and not yet answered when the fault was injected. */
+    requestsInFlight: number | '';
+    acknowledged: number;
+    refused: number;
+    lost: number;
+    doubled: number;
+    http5xx: number;
+    http503: number;
+    recoverSeconds: number;
   }
+  const table: Row[] = [];
+  const expectedPoison: Record<string, Set<string>> = { catalog: new Set(), orders: new Set(), sales: new Set() };
+  let acknowledgedBefore = 0;
+  let refusedBefore = 0;
+  let answersMark = answers.mark();
+  /** Processes found dead outside a checker (reported by the next one). */
+  const pendingDeaths: string[] = [];
+  /** Apis replaced since the last checker: their logs explain the 500s they answered. */
+  let retiredApis: RunningApp[] = [];
+  const logOffsets = new Map<RunningApp, number>();
+  let brokerStopped = false;
 
-  async function worker(n: number): Promise<void> {
-    while (loadRunning) {
-      const i = sequence++;
-      const token = tokens[n % tokens.length];
-      const placed = await command('/api/v1/orders', token, `place-${i}`, {
-        lines: [{ productId: products[i % products.length], quantity: 1 }],
-      });
-      if (placed.status !== 201) continue;
-      acknowledged.set(`place-${i}`, { kind: 'place', orderId: placed.body.id });
-      const next = i % 3 === 0 ? 'pay' : i % 3 === 1 ? 'cancel' : undefined;
-      if (!next) continue;
-      const changed = await command(`/api/v1/orders/${placed.body.id}/${next}`, token, `${next}-${i}`, {});
-      if (changed.status === 200) acknowledged.set(`${next}-${i}`, { kind: next, orderId: placed.body.id });
-    }
-  }
-
-  function startLoad(): void {
-    loadRunning = true;
-    workers = [0, 1, 2, 3].map((n) => worker(n));
-  }
-
-  async function stopLoad(): Promise<void> {
-    loadRunning = false;
-    await Promise.all(workers);
-  }
-
-  const loadFor = async (ms: number): Promise<void> => {
-    const before = acknowledged.size;
-    await poll(
-      async () => acknowledged.size,
-      (n) => n >= before + Math.max(3, ms / 100),
-      { timeoutMs: ms * 20, what: 'load to progress' },
+  /**
+   * Deliveries handed to consumers and not yet acked, polled until there are some: the fault is
+   * injected right after, into work under way (the count is a snapshot taken about a second
+   * before, as rabbitmqctl is slow).
+   */
+  const inFlightNow = (): Promise<number> =>
+    poll(
+      () => deliveriesInFlight(env.queuePrefix),
+      (n) => n > 0,
+      { timeoutMs: 30_000, intervalMs: 0, what: 'deliveries in flight under load' },
     );
+
+  /**
+   * Keeps the load running for at least `ms` and until it made progress (`ms / 100` more
+   * acknowledged commands). Fails at once if the api died on its own: nothing would progress.
+   */
+  const loadFor = async (ms: number): Promise<void> => {
+    const start = Date.now();
+    const before = load.acknowledged.size;
+    const minimum = Math.max(3, ms / 100);
+    const state = await poll(
+      async () => ({ elapsed: Date.now() - start, progress: load.acknowledged.size - before, apiUp: isRunning(api) }),
+      (s) => !s.apiUp || (s.elapsed >= ms && s.progress >= minimum),
+      { timeoutMs: ms + 60_000, intervalMs: 50, what: `the load to run for ${ms} ms and progress` },
+    );
+    if (!state.apiUp) throw new Error(`the api died under load: ${describeExit('api', api)}`);
   };
 
   // ---- processes ----------------------------------------------------------------------------------
-  const restartProjector = async (
-    index: number,
-    extra: Record<string, string> = {},
-    signal: NodeJS.Signals = 'SIGKILL',
-  ): Promise<void> => {
-    await projectors[index]?.stop(signal);
-    projectors[index] = await startApp('projector', appEnv(extra));
+  const replaceApi = async (signal: NodeJS.Signals): Promise<void> => {
+    await api.stop(signal);
+    retiredApis.push(api);
+    api = await startApp('api', appEnv());
+  };
+
+  /** Replaces every process that died without being told to; describes how each one ended. */
+  async function replaceDead(): Promise<string[]> {
+    const died: string[] = [];
+    if (!isRunning(api)) {
+      died.push(describeExit('api', api));
+      retiredApis.push(api);
+      api = await startApp('api', appEnv());
+    }
+    for (const [i, projector] of projectors.entries()) {
+      if (isRunning(projector)) continue;
+      died.push(describeExit(`projector ${i}`, projector));
+      projectors[i] = await startApp('projector', appEnv());
+    }
+    return died;
+  }
+
+  const newOutput = (app: RunningApp): string => {
+    const all = app.output();
+    const from = logOffsets.get(app) ?? 0;
+    logOffsets.set(app, all.length);
+    return all.slice(from);
   };
 
   // ---- checker ----------------------------------------------------------------------------------
-  async function check(fault: string, started: number): Promise<void> {
-    await stopLoad();
-    const db = new pg.Client({ connectionString: env.databaseUrl });
-    await poll(
-      async () => {
-        const client = new pg.Client({ connectionString: env.databaseUrl });
-        await client.connect();
-        try {
-          return (await client.query('select count(*)::int as n from event_log where published_at is null')).rows[0]
-            .n as number;
-        } finally {
-          await client.end();
-        }
-      },
-      (n) => n === 0,
-      { timeoutMs: 60_000, intervalMs: 200, what: `the outbox to drain after ${fault}` },
-    );
-    const report = await poll(
-      () => compareWithRebuild(env.databaseUrl),
-      (r) => r.missing.length === 0,
-      {
-        timeoutMs: 60_000,
-        intervalMs: 500,
-        what: `every projection to catch up after ${fault}`,
-      },
-    );
-    const recoverSeconds = (Date.now() - started) / 1000;
-    await db.connect();
-    let lost = 0;
+  const countOf = async (sql: string): Promise<number> => {
+    const client = new pg.Client({ connectionString: env.databaseUrl });
+    await client.connect();
     try {
-      const orders = [...new Set([...acknowledged.values()].map((a) => a.orderId))];
-      const { rows } = await db.query<{ id: string; status: string }>(
-        'select id, status from read_orders where id = any($1)',
-        [orders],
-      );
-      const status = new Map(rows.map((r) => [r.id, r.status]));
-      for (const [key, a] of acknowledged) {
-        const seen = status.get(a.orderId);
-        if (!seen) lost += 1;
-        else if (a.kind === 'pay' && seen === 'placed') lost += 1;
-        else if (a.kind === 'cancel' && seen !== 'cancelled') lost += 1;
-        void key;
-      }
+      return (await client.query<{ n: number }>(sql)).rows[0].n;
     } finally {
-      await db.end();
+      await client.end();
     }
-    table.push({
-      fault,
-      acknowledged: acknowledged.size - acknowledgedBefore,
-      lost: lost + report.missing.length,
-      doubled: report.doubleApplied,
-      recoverSeconds,
-    });
-    acknowledgedBefore = acknowledged.size;
-    // Nothing crashed on its own: every process not deliberately killed is still running.
-    for (const app of [api, ...projectors]) {
-      expect(app.process.exitCode === null && app.process.signalCode === null).toBe(true);
+  };
+
+  /** Acknowledged commands whose effect is not in the orders read model. */
+  async function lostCommands(db: pg.Client): Promise<string[]> {
+    const orders = [...new Set([...load.acknowledged.values()].map((a) => a.orderId))];
+    const { rows } = await db.query<{ id: string; status: string }>(
+      'select id, status from read_orders where id = any($1)',
+      [orders],
+    );
+    const status = new Map(rows.map((r) => [r.id, r.status]));
+    const lost: string[] = [];
+    for (const [key, a] of load.acknowledged) {
+      const seen = status.get(a.orderId);
+      if (!seen || (a.kind === 'pay' && seen === 'placed') || (a.kind === 'cancel' && seen !== 'cancelled')) {
+        lost.push(`${key}: order ${a.orderId} is ${seen ?? 'not in read_orders'}`);
+      }
     }
-    expect({
-      fault,
-      lost,
-      missing: report.missing,
-      doubled: report.doubleApplied,
-      differences: report.differences,
-    }).toEqual({
-      fault,
-      lost: 0,
-      missing: [],
-      doubled: 0,
-      differences: {},
-    });
-    await checkDeadLetters();
-    startLoad();
+    return lost;
   }
 
-  async function checkDeadLetters(): Promise<void> {
+  /**
+   * Exactly one order per place key: every order belongs to one completed key, every completed
+   * key to an order, and the order each client was told about is the one stored under its key.
+   */
+  async function idempotencyViolations(db: pg.Client): Promise<string[]> {
+    const { rows } = await db.query<{ problem: string; item: string }>(`
+      with keys as (
+        select key, (response_body->>'id')::uuid as order_id from idempotency_keys
+        where method = 'POST' and path = '/api/v1/orders' and status_code = 201)
+      (select 'order without a completed place key' as problem, o.id::text as item from orders o
+        where not exists (select 1 from keys k where k.order_id = o.id) limit 10)
+      union all
+      (select 'completed place key without its order', k.key from keys k
+        where not exists (select 1 from orders o where o.id = k.order_id) limit 10)
+      union all
+      (select 'order stored under two keys', k.order_id::text from keys k group by k.order_id having count(*) > 1 limit 10)`);
+    const violations = rows.map((r) => `${r.problem}: ${r.item}`);
+    const stored = new Map(
+      (
+        await db.query<{ key: string; id: string }>(
+          `select key, response_body->>'id' as id from idempotency_keys
+           where method = 'POST' and path = '/api/v1/orders' and status_code = 201`,
+        )
+      ).rows.map((r) => [r.key, r.id]),
+    );
+    for (const [key, a] of load.acknowledged) {
+      if (a.kind !== 'place' || stored.get(key) === a.orderId) continue;
+      violations.push(`${key}: the client was given order ${a.orderId}, the key holds ${stored.get(key) ?? 'nothing'}`);
+    }
+    return violations.slice(0, 20);
+  }
+
+  /** Dead-letter queues whose messages are not exactly the poison sent. */
+  async function deadLetterDifferences(): Promise<Array<{ projection: string; ids: string[]; expected: string[] }>> {
     const connection = await connect(SERVICE_URLS.amqp);
+    const differences: Array<{ projection: string; ids: string[]; expected: string[] }> = [];
     try {
-      for (const [projection, expected] of Object.entries(expectedPoison)) {
-        const channel: Channel = await connection.createChannel();
+      for (const [projection, poison] of Object.entries(expectedPoison)) {
+        const channel = await connection.createChannel();
         const ids: string[] = [];
         for (;;) {
           const message = await channel.get(`${env.queuePrefix}.${projection}.dlq`, { noAck: false });
@@ -208,23 +224,115 @@ describe('delivery guarantees under faults', () => {
           ids.push(String(message.properties.messageId));
         }
         await channel.close(); // un-acked: they stay in the DLQ
-        expect({ projection, ids: ids.sort() }).toEqual({ projection, ids: [...expected].sort() });
+        const expected = [...poison].sort();
+        if (JSON.stringify(ids.sort()) !== JSON.stringify(expected)) differences.push({ projection, ids, expected });
       }
     } finally {
       await connection.close();
     }
+    return differences;
   }
 
-  const rabbitmqctl = (...args: string[]): void => {
-    execFileSync('rabbitmqctl', ['-q', ...args], { stdio: 'ignore', timeout: 60_000 });
+  const summarise = (faults: ServerFault[]): string[] => {
+    const counts = new Map<string, number>();
+    for (const f of faults) {
+      const line = `${f.status} ${f.method} ${f.path} ${f.code ?? ''}: ${f.detail ?? ''} (during ${f.phase})`;
+      counts.set(line, (counts.get(line) ?? 0) + 1);
+    }
+    return [...counts].map(([line, n]) => `${n}× ${line}`);
   };
-  const pgCluster = (action: 'restart'): void => {
-    const version = readdirSync('/etc/postgresql')[0];
-    execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', action], {
-      stdio: 'ignore',
-      timeout: 60_000,
+
+  async function check(
+    fault: string,
+    started: number,
+    measured: { inFlight?: number; requestsInFlight?: number } = {},
+  ): Promise<void> {
+    answers.phase = `${fault}: recovery`;
+    const died = [...pendingDeaths.splice(0), ...(await replaceDead())];
+    const timeouts: string[] = [];
+    let recoverSeconds: number;
+    let report: RebuildReport;
+    let lost: string[];
+    let idempotency: string[];
+    let deadLetters: Awaited<ReturnType<typeof deadLetterDifferences>>;
+    try {
+      await load.stop();
+      await poll(
+        () => countOf('select count(*)::int as n from event_log where published_at is null'),
+        (n) => n === 0,
+        { timeoutMs: 60_000, intervalMs: 200, what: `the outbox to drain after ${fault}` },
+      ).catch((error: Error) => timeouts.push(error.message));
+      const caughtUp = await poll(
+        () => unappliedEvents(env.databaseUrl),
+        (missing) => missing.length === 0,
+        { timeoutMs: 60_000, intervalMs: 200, what: 'every projection to catch up' },
+      ).then(
+        () => true,
+        () => false,
+      );
+      recoverSeconds = (Date.now() - started) / 1000;
+      if (!caughtUp) timeouts.push(`the projections did not catch up within 60 s after ${fault}`);
+      report = await compareWithRebuild(env.databaseUrl);
+      const db = new pg.Client({ connectionString: env.databaseUrl });
+      await db.connect();
+      try {
+        lost = await lostCommands(db);
+        idempotency = await idempotencyViolations(db);
+      } finally {
+        await db.end();
+      }
+      deadLetters = await deadLetterDifferences();
+    } finally {
+      answers.phase = `after ${fault}`;
+      load.start();
+    }
+    const { serverErrors, unavailable } = answers.since(answersMark);
+    answersMark = answers.mark();
+    const apiLogs = [...retiredApis, api].map(newOutput).join('\n');
+    retiredApis = [];
+    const unanswered = load.unanswered.splice(0);
+    table.push({
+      fault,
+      inFlight: measured.inFlight ?? '',
+      requestsInFlight: measured.requestsInFlight ?? '',
+      acknowledged: load.acknowledged.size - acknowledgedBefore,
+      refused: load.refused.length - refusedBefore,
+      lost: lost.length + report.missing.length,
+      doubled: report.doubleApplied,
+      http5xx: serverErrors.length,
+      http503: unavailable,
+      recoverSeconds,
     });
-  };
+    acknowledgedBefore = load.acknowledged.size;
+    refusedBefore = load.refused.length;
+    expect({
+      fault,
+      died,
+      serverErrors: summarise(serverErrors),
+      // What the api logged, to explain its 500s (their problem detail says nothing, by design).
+      ...(serverErrors.length ? { apiErrorsLogged: loggedErrors(apiLogs) } : {}),
+      unanswered: unanswered.slice(0, 10),
+      timeouts,
+      lost: lost.slice(0, 10),
+      missing: report.missing.slice(0, 10),
+      doubled: report.doubleApplied,
+      differences: report.differences,
+      idempotency,
+      deadLetters,
+    }).toEqual({
+      fault,
+      died: [],
+      serverErrors: [],
+      unanswered: [],
+      timeouts: [],
+      lost: [],
+      missing: [],
+      doubled: 0,
+      differences: {},
+      idempotency: [],
+      deadLetters: [],
+    });
+  }
 
   // ---- setup ----------------------------------------------------------------------------------
   beforeAll(async () => {
@@ -232,11 +340,10 @@ describe('delivery guarantees under faults', () => {
     env = await isolatedEnvironment('chaos', allEntities);
     api = await startApp('api', appEnv());
     projectors.push(await startApp('projector', appEnv()), await startApp('projector', appEnv()));
-    const http = httpClient(api.url);
-    const admin = (await http('POST', '/api/v1/auth/login', { body: ADMIN })).body.accessToken as string;
-    for (let i = 0; i < 8; i++) {
+    adminToken = (await http('POST', '/api/v1/auth/login', { body: ADMIN })).body.accessToken as string;
+    for (let i = 0; i < PRODUCTS; i++) {
       const created = await http('POST', '/api/v1/products', {
-        token: admin,
+        token: adminToken,
         body: {
           sku: `CHAOS-${i}`,
           name: `Chaos ${i}`,
@@ -246,41 +353,65 @@ describe('delivery guarantees under faults', () => {
           stock: 1_000_000,
         },
       });
+      expect(created.status).toBe(201);
       products.push(created.body.id);
     }
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < CUSTOMERS; i++) {
       const email = `chaos-${i}@example.com`;
-      await http('POST', '/api/v1/auth/register', {
-        body: { email, password: 'chaos-customer-passphrase', name: `Chaos ${i}` },
-      });
-      tokens.push(
-        (await http('POST', '/api/v1/auth/login', { body: { email, password: 'chaos-customer-passphrase' } })).body
-          .accessToken as string,
-      );
+      const password = 'chaos-customer-passphrase';
+      expect(
+        (await http('POST', '/api/v1/auth/register', { body: { email, password, name: `Chaos ${i}` } })).status,
+      ).toBe(201);
+      tokens.push((await http('POST', '/api/v1/auth/login', { body: { email, password } })).body.accessToken as string);
     }
-    startLoad();
-    await loadFor(500);
+    load = new OrderLoad({ apiUrl: () => api.url, tokens, products, log: answers, workers: 16 });
+    load.start();
+    await loadFor(1000);
   }, 120_000);
 
+  beforeEach(async () => {
+    // A fault that failed before its checker may have left a process dead or the load stopped.
+    pendingDeaths.push(...(await replaceDead()));
+    load.start();
+    answers.phase = (expect.getState().currentTestName ?? 'a fault').replace(`${SUITE} `, '');
+  }, 60_000);
+
   afterAll(async () => {
-    await stopLoad().catch(() => undefined);
+    if (brokerStopped) await rabbitmqctl('start_app').catch(() => undefined);
+    await load?.stop().catch(() => undefined);
     for (const p of [api, ...projectors]) await p?.stop('SIGKILL').catch(() => undefined);
-    await amqp?.close().catch(() => undefined);
     console.table(table);
     await env?.dispose();
-  }, 60_000);
+  }, 120_000);
 
   // ---- faults ----------------------------------------------------------------------------------
   it('kill -9 of a projector mid-batch', async () => {
     const started = Date.now();
-    await restartProjector(0);
+    const inFlight = await inFlightNow();
+    await projectors[0].stop('SIGKILL');
+    projectors[0] = await startApp('projector', appEnv());
     await loadFor(1000);
-    await check('kill -9 projector', started);
+    await check('kill -9 projector', started, { inFlight });
+  }, 180_000);
+
+  it('kill -9 of the api mid-load: clients retry the same keys on its replacement', async () => {
+    const started = Date.now();
+    const inFlight = await inFlightNow();
+    const requestsInFlight = await poll(
+      async () => load.requestsInFlight,
+      (n) => n >= 8,
+      { what: 'commands in flight' },
+    );
+    await replaceApi('SIGKILL');
+    await loadFor(1500);
+    await check('kill -9 api', started, { inFlight, requestsInFlight });
   }, 180_000);
 
   it('relay crashes after the broker confirmed, before marking published', async () => {
     const started = Date.now();
+    const requestsInFlight = load.requestsInFlight;
     await api.stop('SIGKILL');
+    retiredApis.push(api);
     // It may crash while starting (events are pending): either way it must die at the crash point.
     const crashing = await startApp('api', appEnv({ CRASH_AT: 'relay-after-confirm' })).catch((error: Error) => {
       expect(error.message).toMatch(/api exited with null/); // killed by its own SIGKILL while starting
@@ -293,10 +424,11 @@ describe('delivery guarantees under faults', () => {
         (signal) => signal === 'SIGKILL',
         { what: 'the relay crash' },
       );
+      retiredApis.push(crashing);
     }
     api = await startApp('api', appEnv());
     await loadFor(1000);
-    await check('relay crash after confirm', started);
+    await check('relay crash after confirm', started, { requestsInFlight });
   }, 180_000);
 
   it.each(['projector-after-commit', 'projector-mid-batch'])(
@@ -312,10 +444,7 @@ describe('delivery guarantees under faults', () => {
         await poll(
           async () => crashing.process.signalCode,
           (signal) => signal === 'SIGKILL',
-          {
-            timeoutMs: 30_000,
-            what: `the ${point} crash`,
-          },
+          { timeoutMs: 30_000, what: `the ${point} crash` },
         );
       }
       projectors[1] = await startApp('projector', appEnv());
@@ -327,35 +456,54 @@ describe('delivery guarantees under faults', () => {
 
   it('rabbitmqctl close_all_connections', async () => {
     const started = Date.now();
-    rabbitmqctl('close_all_connections', 'chaos');
+    const inFlight = await inFlightNow();
+    await rabbitmqctl('close_all_connections', 'chaos');
     await loadFor(1500);
-    await check('close_all_connections', started);
+    await check('close_all_connections', started, { inFlight });
   }, 180_000);
 
-  it('broker stop and start: commands keep succeeding, no 5xx', async () => {
+  it('broker stop_app and start_app with at least 50 deliveries in flight', async () => {
     const started = Date.now();
-    brokerDown = true;
-    rabbitmqctl('stop_app');
+    // Build the backlog honestly: the projectors stop acking while the relay keeps delivering.
+    for (const p of projectors) p.process.kill('SIGSTOP');
+    let inFlight: number;
+    try {
+      inFlight = await poll(
+        () => deliveriesInFlight(env.queuePrefix),
+        (n) => n >= 50,
+        {
+          timeoutMs: 60_000,
+          intervalMs: 0,
+          what: 'at least 50 deliveries in flight to the stopped projectors',
+        },
+      );
+    } finally {
+      for (const p of projectors) p.process.kill('SIGCONT');
+    }
+    brokerStopped = true;
+    await rabbitmqctl('stop_app');
     try {
       await loadFor(2000);
     } finally {
-      rabbitmqctl('start_app');
-      brokerDown = false;
+      await rabbitmqctl('start_app');
+      brokerStopped = false;
     }
     await loadFor(1000);
-    expect(fiveXxWhileBrokerDown).toEqual([]);
-    await check('broker stop/start', started);
+    await check('broker stop/start', started, { inFlight });
   }, 180_000);
 
   it('PostgreSQL restart', async () => {
     const started = Date.now();
-    pgCluster('restart');
+    const inFlight = await inFlightNow();
+    const requestsInFlight = load.requestsInFlight;
+    await postgresCluster('restart');
     await loadFor(1500);
-    await check('postgres restart', started);
+    await check('postgres restart', started, { inFlight, requestsInFlight });
   }, 180_000);
 
   it('pg_terminate_backend of idle connections', async () => {
     const started = Date.now();
+    const inFlight = await inFlightNow();
     const client = new pg.Client({ connectionString: env.databaseUrl });
     await client.connect();
     await client.query(
@@ -363,16 +511,20 @@ describe('delivery guarantees under faults', () => {
     );
     await client.end();
     await loadFor(1000);
-    await check('terminate idle connections', started);
+    await check('terminate idle connections', started, { inFlight });
   }, 180_000);
 
   it('SIGSTOP and SIGCONT of a projector', async () => {
     const started = Date.now();
+    const inFlight = await inFlightNow();
     projectors[0].process.kill('SIGSTOP');
-    await loadFor(1500);
-    projectors[0].process.kill('SIGCONT');
+    try {
+      await loadFor(1500);
+    } finally {
+      projectors[0].process.kill('SIGCONT');
+    }
     await loadFor(500);
-    await check('SIGSTOP/SIGCONT projector', started);
+    await check('SIGSTOP/SIGCONT projector', started, { inFlight });
   }, 180_000);
 
   it('duplicate and out-of-order deliveries published by hand', async () => {
@@ -381,20 +533,24 @@ describe('delivery guarantees under faults', () => {
     await client.connect();
     const { rows } = await client.query('select * from event_log order by position desc limit 60');
     await client.end();
-    amqp = await connect(SERVICE_URLS.amqp);
-    const channel = await amqp.createConfirmChannel();
-    for (const copy of [0, 1]) {
-      for (const row of copy ? [...rows].reverse() : rows) {
-        const envelope = toEnvelope(row as EventRow);
-        channel.publish(env.exchange, row.type, Buffer.from(JSON.stringify(envelope)), {
-          messageId: row.id,
-          type: row.type,
-          persistent: true,
-        });
+    const amqp = await connect(SERVICE_URLS.amqp);
+    try {
+      const channel = await amqp.createConfirmChannel();
+      for (const copy of [0, 1]) {
+        for (const row of copy ? [...rows].reverse() : rows) {
+          const envelope = toEnvelope(row as EventRow);
+          channel.publish(env.exchange, row.type, Buffer.from(JSON.stringify(envelope)), {
+            messageId: row.id,
+            type: row.type,
+            persistent: true,
+          });
+        }
       }
+      await channel.waitForConfirms();
+      await channel.close();
+    } finally {
+      await amqp.close();
     }
-    await channel.waitForConfirms();
-    await channel.close();
     await loadFor(500);
     await check('duplicates and reordering', started);
   }, 180_000);
@@ -404,10 +560,8 @@ describe('delivery guarantees under faults', () => {
     const client = new pg.Client({ connectionString: env.databaseUrl });
     await client.connect();
     try {
-      const http = httpClient(api.url);
-      const admin = (await http('POST', '/api/v1/auth/login', { body: ADMIN })).body.accessToken as string;
       const quiet = await http('POST', '/api/v1/products', {
-        token: admin,
+        token: adminToken,
         body: { sku: 'CHAOS-LONG', name: 'Long', category: 'chaos', priceCents: 1, currency: 'EUR', stock: 1 },
       });
       await client.query('begin');
@@ -430,50 +584,54 @@ describe('delivery guarantees under faults', () => {
 
   it('poison messages go to the dead-letter queues, and only they', async () => {
     const started = Date.now();
-    amqp ??= await connect(SERVICE_URLS.amqp);
-    const channel = await amqp.createConfirmChannel();
-    const poison: Array<[string, string, Buffer, string[]]> = [
-      ['poison-json', 'ordering.order.paid', Buffer.from('{not json'), ['orders']],
-      ['poison-placed', 'ordering.order.placed', Buffer.from('[]'), ['orders', 'sales']],
-      [
-        'poison-forged',
-        'catalog.product.restocked',
-        Buffer.from(
-          JSON.stringify({
-            id: crypto.randomUUID(),
-            type: 'catalog.product.restocked',
-            schemaVersion: 1,
-            aggregateType: 'Product',
-            aggregateId: products[0],
-            aggregateVersion: 999_999,
-            position: '1',
-            occurredAt: new Date().toISOString(),
-            payload: { quantity: 1, stock: 1 },
-            metadata: { actor: 'x', correlationId: 'x', causationId: 'x' },
-          }),
-        ),
-        ['catalog'],
-      ],
-    ];
-    for (const [id, key, body, projections] of poison) {
-      channel.publish(env.exchange, key, body, { messageId: id, persistent: true });
-      for (const p of projections) expectedPoison[p].add(id);
+    const amqp = await connect(SERVICE_URLS.amqp);
+    try {
+      const channel = await amqp.createConfirmChannel();
+      const poison: Array<[string, string, Buffer, string[]]> = [
+        ['poison-json', 'ordering.order.paid', Buffer.from('{not json'), ['orders']],
+        ['poison-placed', 'ordering.order.placed', Buffer.from('[]'), ['orders', 'sales']],
+        [
+          'poison-forged',
+          'catalog.product.restocked',
+          Buffer.from(
+            JSON.stringify({
+              id: crypto.randomUUID(),
+              type: 'catalog.product.restocked',
+              schemaVersion: 1,
+              aggregateType: 'Product',
+              aggregateId: products[0],
+              aggregateVersion: 999_999,
+              position: '1',
+              occurredAt: new Date().toISOString(),
+              payload: { quantity: 1, stock: 1 },
+              metadata: { actor: 'x', correlationId: 'x', causationId: 'x' },
+            }),
+          ),
+          ['catalog'],
+        ],
+      ];
+      for (const [id, key, body, projections] of poison) {
+        channel.publish(env.exchange, key, body, { messageId: id, persistent: true });
+        for (const p of projections) expectedPoison[p].add(id);
+      }
+      await channel.waitForConfirms();
+      await channel.close();
+      await loadFor(1000);
+      await poll(
+        async () => {
+          const c = await amqp.createChannel();
+          const depths = await Promise.all(
+            ['catalog', 'orders', 'sales'].map((p) => c.checkQueue(`${env.queuePrefix}.${p}.dlq`)),
+          );
+          await c.close();
+          return depths.map((d) => d.messageCount);
+        },
+        (d) => d[0] === 1 && d[1] === 2 && d[2] === 1,
+        { what: 'the poison in the dead-letter queues' },
+      );
+    } finally {
+      await amqp.close();
     }
-    await channel.waitForConfirms();
-    await channel.close();
-    await loadFor(1000);
-    await poll(
-      async () => {
-        const c = await amqp!.createChannel();
-        const depths = await Promise.all(
-          ['catalog', 'orders', 'sales'].map((p) => c.checkQueue(`${env.queuePrefix}.${p}.dlq`)),
-        );
-        await c.close();
-        return depths.map((d) => d.messageCount);
-      },
-      (d) => d[0] === 1 && d[1] === 2 && d[2] === 1,
-      { what: 'the poison in the dead-letter queues' },
-    );
     await check('poison messages', started);
   }, 180_000);
 });

@@ -10,6 +10,8 @@ export interface RequestOptions {
   body?: unknown;
   rawBody?: string;
   headers?: Record<string, string>;
+  /** Aborts the request (e.g. AbortSignal.timeout): the call then rejects. */
+  signal?: AbortSignal;
 }
 
 /** A tiny HTTP client over fetch for the end-to-end suites: real sockets, no in-process tricks. */
@@ -25,7 +27,7 @@ export function httpClient(baseUrl: string) {
     if (options.rawBody !== undefined) body = options.rawBody;
     else if (options.body !== undefined) body = JSON.stringify(options.body);
     if (body !== undefined) headers['content-type'] ??= 'application/json';
-    const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
+    const response = await fetch(`${baseUrl}${path}`, { method, headers, body, signal: options.signal });
     const text = await response.text();
     let parsed: unknown = text;
     try {

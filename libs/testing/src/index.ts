@@ -4,7 +4,7 @@ export { isolatedEnvironment, type IsolatedEnvironment } from './isolation.js';
 export { freePort, startApp, runToExit, type RunningApp } from './processes.js';
 export { allEntities } from './entities.js';
 export { httpClient, type HttpResponse, type RequestOptions } from './http.js';
-export { compareWithRebuild, type RebuildReport } from './rebuild.js';
+export { compareWithRebuild, unappliedEvents, type RebuildReport } from './rebuild.js';
 export { TEST_SETTINGS } from './isolation.js';
 export {
   parseBanner,
@@ -15,3 +15,14 @@ export {
   type SystemMode,
   type SystemUnderTest,
 } from './system.js';
+export {
+  AnswerLog,
+  isRetryable,
+  OrderLoad,
+  recordingClient,
+  type AcknowledgedCommand,
+  type AnswerMark,
+  type OrderLoadOptions,
+  type ServerFault,
+} from './load.js';
+export { deliveriesInFlight, describeExit, isRunning, loggedErrors, postgresCluster, rabbitmqctl } from './faults.js';

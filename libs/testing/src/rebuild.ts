@@ -17,6 +17,9 @@ import { ProjectionRunner, type Projection } from '@emporium/projections';
 import { allEntities } from './entities.js';
 import { SERVICE_URLS } from './services.js';
 
+/** Events copied per statement and applied per transaction. */
+const CHUNK = 500;
+
 const READ_MODELS: Record<string, string> = {
   read_catalog_products: 'id',
   read_orders: 'id',
@@ -46,6 +49,33 @@ async function tables(client: pg.Client): Promise<Record<string, unknown[]>> {
   return out;
 }
 
+async function unapplied(live: pg.Client, projections: Projection[]): Promise<RebuildReport['missing']> {
+  const missing: RebuildReport['missing'] = [];
+  for (const projection of projections) {
+    const { rows } = await live.query<{ id: string }>(
+      `select e.id from event_log e where e.type = any($1)
+         and not exists (select 1 from projection_inbox i where i.projection = $2 and i.event_id = e.id)`,
+      [projection.eventTypes, projection.name],
+    );
+    missing.push(...rows.map((r) => ({ projection: projection.name, eventId: r.id })));
+  }
+  return missing;
+}
+
+/**
+ * Events some projection subscribes to and has not applied yet: cheap enough to poll until it
+ * is empty before the (expensive) compareWithRebuild.
+ */
+export async function unappliedEvents(liveDatabaseUrl: string): Promise<RebuildReport['missing']> {
+  const live = new pg.Client({ connectionString: liveDatabaseUrl });
+  await live.connect();
+  try {
+    return await unapplied(live, createProjections());
+  } finally {
+    await live.end();
+  }
+}
+
 /**
  * The invariant every reliability check ends with: rebuilding every projection from `event_log`
  * alone, into a scratch database, gives exactly the live read models; and no event was applied
@@ -70,6 +100,10 @@ export async function compareWithRebuild(
       DATABASE_URL: `postgresql://postgres@127.0.0.1:5432/${scratchName}`,
     });
     await ensureDatabase(config);
+    // A scratch copy: its commits need not wait for the disk (it is dropped at the end anyway).
+    const admin = new pg.Client({ connectionString: SERVICE_URLS.postgres });
+    await admin.connect();
+    await admin.query(`alter database "${scratchName}" set synchronous_commit = off`).finally(() => admin.end());
   }
   await migrateUp(config, allEntities);
   const live = new pg.Client({ connectionString: liveDatabaseUrl });
@@ -80,45 +114,55 @@ export async function compareWithRebuild(
   try {
     const projections: Projection[] = createProjections();
     const { rows: events } = await live.query<Record<string, unknown>>('select * from event_log order by position');
-    for (const e of events) {
+    const columns = [
+      'position',
+      'id',
+      'type',
+      'schema_version',
+      'aggregate_type',
+      'aggregate_id',
+      'aggregate_version',
+      'occurred_at',
+      'payload',
+      'metadata',
+    ];
+    for (let from = 0; from < events.length; from += CHUNK) {
+      const chunk = events.slice(from, from + CHUNK);
+      const values = chunk.map(
+        (_, row) => `(${columns.map((_c, column) => `$${row * columns.length + column + 1}`).join(', ')}, now())`,
+      );
       await scratch.query(
-        `insert into event_log (position, id, type, schema_version, aggregate_type, aggregate_id, aggregate_version,
-           occurred_at, payload, metadata, published_at) values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,now())`,
-        [
-          e.position,
-          e.id,
-          e.type,
-          e.schema_version,
-          e.aggregate_type,
-          e.aggregate_id,
-          e.aggregate_version,
-          e.occurred_at,
-          e.payload,
-          e.metadata,
-        ],
+        `insert into event_log (${columns.join(', ')}, published_at) values ${values.join(', ')}`,
+        chunk.flatMap((e) => columns.map((c) => e[c])),
       );
     }
+    // Each projection in position order, as a fresh projector would, a chunk of events per
+    // transaction (the runner's steps, inbox and version order, are those of one event per
+    // transaction); the projections side by side, as they share no rows.
     const runner = new ProjectionRunner(orm, projections);
-    for (const e of events) {
-      const envelope = {
-        id: e.id,
-        type: e.type,
-        aggregateId: e.aggregate_id,
-      } as EventEnvelope;
-      for (const projection of projections) {
-        if (projection.eventTypes.includes(envelope.type as never)) {
-          // One event per transaction: an oracle independent of how live deliveries were batched.
-          await runner.applyInTransaction(projection.name, [envelope]);
+    await Promise.all(
+      projections.map(async (projection) => {
+        const subscribed = events.filter((e) => projection.eventTypes.includes(e.type as never));
+        for (let from = 0; from < subscribed.length; from += CHUNK) {
+          await orm.em.fork().transactional(async (em) => {
+            const db = em.getKysely();
+            for (const e of subscribed.slice(from, from + CHUNK)) {
+              // One event at a time: an oracle independent of how live deliveries were batched.
+              const envelope = { id: e.id, type: e.type, aggregateId: e.aggregate_id } as EventEnvelope;
+              await runner.applyWithin(db, projection.name, [envelope]);
+            }
+          });
         }
-      }
-    }
+      }),
+    );
     const [liveTables, rebuiltTables] = [await tables(live), await tables(scratch)];
     const differences: RebuildReport['differences'] = {};
     for (const table of Object.keys(READ_MODELS)) {
       const a = liveTables[table].map((r) => JSON.stringify(r));
       const b = rebuiltTables[table].map((r) => JSON.stringify(r));
-      const onlyLive = a.filter((r) => !b.includes(r));
-      const onlyRebuilt = b.filter((r) => !a.includes(r));
+      const [inA, inB] = [new Set(a), new Set(b)];
+      const onlyLive = a.filter((r) => !inB.has(r));
+      const onlyRebuilt = b.filter((r) => !inA.has(r));
       if (onlyLive.length || onlyRebuilt.length) {
         differences[table] = {
           live: onlyLive.map((r) => JSON.parse(r) as unknown),
@@ -129,15 +173,7 @@ export async function compareWithRebuild(
     const { rows: doubles } = await live.query<{ n: string }>(
       'select count(*) as n from (select projection, event_id from projection_inbox group by 1, 2 having count(*) > 1) d',
     );
-    const missing: RebuildReport['missing'] = [];
-    for (const projection of projections) {
-      const { rows } = await live.query<{ id: string }>(
-        `select e.id from event_log e where e.type = any($1)
-           and not exists (select 1 from projection_inbox i where i.projection = $2 and i.event_id = e.id)`,
-        [projection.eventTypes, projection.name],
-      );
-      missing.push(...rows.map((r) => ({ projection: projection.name, eventId: r.id })));
-    }
+    const missing = await unapplied(live, projections);
     return { events: events.length, differences, doubleApplied: Number(doubles[0].n), missing };
   } finally {
     await orm.close();
