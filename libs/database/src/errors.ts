@@ -30,7 +30,7 @@ const UNAVAILABLE_SQLSTATE = /^(08|53|57P0)/;
 /** Those, or this transaction lost a race: deadlock, serialization, lock or statement timeout. */
 const TRANSIENT_SQLSTATE = /^(08|53|57P0|40001|40P01|55P03|57014)/;
 const TRANSIENT_NETWORK =
-  /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection terminated|connection timeout|timeout exceeded when trying to connect|terminating connection|the database system is (starting up|shutting down)/i;
+  /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|Connection terminated|connection timeout|timeout exceeded when trying to connect|terminating connection|the database system is (starting up|shutting down)|Client has encountered a connection error|Client was closed and is not queryable/i;
 
 /** A broken connection, or an SQLSTATE matching `sqlstate`, here or anywhere in the cause chain. */
 function databaseFailure(error: unknown, sqlstate: RegExp): boolean {

@@ -14,6 +14,10 @@ describe('toProblem', () => {
     ['a server shutting down', database('the database system is shutting down', '57P03')],
     ['a server starting up', database('the database system is starting up', '57P03')],
     ['a full pool', database('timeout exceeded when trying to connect')],
+    [
+      'a pooled client broken by the restart',
+      database('Client has encountered a connection error and is not queryable'),
+    ],
     ['a lock timeout', database('canceling statement due to lock timeout', '55P03')],
     [
       'the same wrapped by the ORM',
