@@ -154,8 +154,8 @@ describe('observability', () => {
         receiver.spans.some(
           (s) =>
             s.service === 'emporium-projector' &&
-            /^project orders/.test(s.name) &&
-            (s.name === 'project orders' ? s.traceId === traceId : s.links?.some((l) => l.traceId === traceId)) &&
+            ((s.name === 'project orders' && s.traceId === traceId) ||
+              (s.name === 'project batch' && s.links?.some((l) => l.traceId === traceId))) &&
             ['load events, lock streams', 'advance streams, record inbox', 'commit'].every((step) =>
               s.events?.some((e) => e.name === step),
             ),

@@ -67,7 +67,7 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
 
   /** One delivery applied alone, in its own transaction. */
   const handle = async (projection: string, event: EventEnvelope): Promise<string> =>
-    (await runner.applyInTransaction(projection, [event]))[0];
+    (await runner.applyInTransaction([{ projection, event }]))[0];
   /** A delivery through group commit, settled as the delivery core would classify it. */
   const settle = (projection: string, event: EventEnvelope) =>
     runner.apply(projection, event).then(
@@ -240,7 +240,7 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
     for (const id of ids) await restock(id, 1);
     const events = (await Promise.all(ids.map(stream))).flat();
     const before = await statements('catalog');
-    const outcomes = await runner.applyInTransaction('catalog', events);
+    const outcomes = await runner.applyInTransaction(events.map((event) => ({ projection: 'catalog', event })));
     expect(outcomes).toEqual(events.map(() => 'applied'));
     // 16 events: BEGIN, the events with their locked streams, streams advanced + inbox, one insert
     // (each product's creation and restock folded into its row), COMMIT.

@@ -8,25 +8,27 @@ function gate(): { promise: Promise<void>; open: () => void } {
 }
 
 describe('GroupCommit', () => {
-  it('writes the first item at once, alone, and what arrives meanwhile together, at most maxBatch at a time', async () => {
+  it('writes what is submitted in one turn together, and what arrives meanwhile in the next, at most maxBatch at a time', async () => {
     const calls: string[][] = [];
-    const first = gate();
+    const writing = gate();
     const batches = new GroupCommit<string, string>(
       3,
       async (items) => {
         calls.push(items);
+        if (calls.length === 1) await writing.promise;
         return items.map((i) => ({ status: 'fulfilled' as const, value: `all:${i}` }));
       },
       async (item) => {
         calls.push([item]);
-        await first.promise;
         return `one:${item}`;
       },
     );
-    const results = ['a', 'b', 'c', 'd', 'e'].map((i) => batches.submit(i));
-    first.open();
-    expect(await Promise.all(results)).toEqual(['one:a', 'all:b', 'all:c', 'all:d', 'one:e']);
-    expect(calls).toEqual([['a'], ['b', 'c', 'd'], ['e']]);
+    const first = ['a', 'b'].map((i) => batches.submit(i));
+    await new Promise((resolve) => setImmediate(resolve)); // the first batch is being written
+    const later = ['c', 'd', 'e', 'f'].map((i) => batches.submit(i));
+    writing.open();
+    expect(await Promise.all([...first, ...later])).toEqual(['all:a', 'all:b', 'all:c', 'all:d', 'all:e', 'one:f']);
+    expect(calls).toEqual([['a', 'b'], ['c', 'd', 'e'], ['f']]);
   });
 
   it('settles each item of a failed batch on its own: one failure decides nothing for the others', async () => {

@@ -8,9 +8,10 @@ interface Pending<T, R> {
 }
 
 /**
- * Group commit: items submitted while a batch is being written wait and go together in the next
- * one, so under load many deliveries share one transaction (one BEGIN, one COMMIT, one WAL flush)
- * while an idle system still writes each item at once, alone, with no added wait.
+ * Group commit: items submitted in the same turn of the event loop, or while a batch is being
+ * written, go together in the next one, so under load many deliveries share one transaction (one
+ * BEGIN, one COMMIT, one WAL flush) while an idle system still writes each item at once, with no
+ * added wait beyond that turn.
  *
  * - `all` writes a whole batch in one transaction and answers per item, in order (it may fail
  *   every item at once, for a cause that is no item's fault, such as the database being down). If it throws,
@@ -33,12 +34,15 @@ export class GroupCommit<T, R> {
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, context: context.active(), resolve, reject });
-      if (!this.running) void this.drain();
+      if (this.running) return;
+      // Start after the current turn of the event loop: deliveries handed over together (one
+      // socket read carries several) share the first transaction instead of waiting for the next.
+      this.running = true;
+      setImmediate(() => void this.drain());
     });
   }
 
   private async drain(): Promise<void> {
-    this.running = true;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch);

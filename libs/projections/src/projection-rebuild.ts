@@ -100,7 +100,11 @@ export class ProjectionRebuild {
     const events = rows.map((row) => ({ id: row.id, type: row.type, aggregateId: row.aggregate_id }) as EventEnvelope);
     // The whole page in one set-based batch: the runner loads the stored events by id itself.
     if (withinTransaction) await this.runner.applyWithin(db, name, events, schema);
-    else await this.runner.applyInTransaction(name, events, schema);
+    else
+      await this.runner.applyInTransaction(
+        events.map((event) => ({ projection: name, event })),
+        schema,
+      );
     return rows.length;
   }
 }
