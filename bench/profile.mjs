@@ -167,6 +167,16 @@ if (mode === 'projector') {
 }
 const stat1 = idle();
 const busy = (a) => a.reduce((x, y) => x + y, 0) - a[3] - a[4];
+if (projector) {
+  // How the deliveries were batched, and what each cost in statements (the projector's own counters).
+  const text = await (await fetch(`http://127.0.0.1:${PORT + 1}/metrics`)).text();
+  const metric = (name) => [...text.matchAll(new RegExp(`^${name}\\{projection="([^"]+)"\\} (\\S+)`, 'gm'))].map((m) => [m[1], Number(m[2])]);
+  const events = Object.fromEntries(metric('emporium_projection_batch_size_sum'));
+  const transactions = Object.fromEntries(metric('emporium_projection_batch_size_count'));
+  for (const [projection, statements] of metric('emporium_projection_statements_total')) {
+    console.log(`${projection}: ${(statements / events[projection]).toFixed(2)} statements per event, mean batch ${(events[projection] / transactions[projection]).toFixed(1)}`);
+  }
+}
 if (projector) console.log(`projector cpu ${Math.round(((cpuTicks(projector.pid) - projectorTicks0) / 100 / ((Date.now() - t0) / 1000)) * 100)}% of one core`);
 console.log(`api cpu ${Math.round(((cpuTicks() - ticks0) / 100 / ((Date.now() - t0) / 1000)) * 100)}% of one core; machine busy ${Math.round(((busy(stat1) - busy(stat0)) / (stat1.reduce((x, y) => x + y, 0) - stat0.reduce((x, y) => x + y, 0))) * 100)}%`);
 const rss = Number(execFileSync('ps', ['-o', 'rss=', '-p', String(api.pid)]).toString().trim()) / 1024;

@@ -499,6 +499,7 @@ async function pipelineAt(rate, seconds, { backlog = false } = {}) {
   return { rate, seconds, backlog, tracing: 'on, every request traced', placedOrders: placed, cpuMsPerOrder, projections, statements, ...(drain ? { drain } : { lag }), orders: run };
 }
 results.runs.pipelineAt100 = await pipelineAt(100, PIPELINE_SECONDS);
+const pipe100Early = () => results.runs.pipelineAt100;
 // Batches grow with the backlog: at a higher rate (offered, open loop) the statements per event at
 // batch sizes of 8 and more.
 results.runs.pipelineAtHigh = await pipelineAt(PIPELINE_HIGH_RATE, SECONDS);
@@ -506,6 +507,20 @@ results.runs.pipelineAtHigh = await pipelineAt(PIPELINE_HIGH_RATE, SECONDS);
 // backlog (the projector paused while orders arrive) makes them as large as prefetch allows.
 results.runs.pipelineBacklog = await pipelineAt(100, SECONDS, { backlog: true });
 results.runs.residentMemoryMb = { api: Math.round(memory.api), projector: Math.round(memory.projector) };
+// The floor under the projector's CPU per order, measured now on the same Node.js: a bare pg client's
+// CPU per statement and a bare amqplib consumer's per message, times what an order costs in each.
+{
+  const floor = JSON.parse(
+    execFileSync(NODE, ['bench/pipeline-floor.mjs'], { cwd: ROOT, env: { PATH: process.env.PATH, DATABASE_URL, AMQP_URL: env.AMQP_URL } }).toString(),
+  );
+  const statementsPerOrder = Object.values(pipe100Early().projections).reduce((n, p) => n + (p.statementsPerEvent ?? 0), 0);
+  const deliveriesPerOrder = Object.keys(pipelineEvents).length;
+  floor.statementsPerOrder = +statementsPerOrder.toFixed(2);
+  floor.deliveriesPerOrder = deliveriesPerOrder;
+  floor.msPerOrder = +((statementsPerOrder * floor.pgStatementMicros + deliveriesPerOrder * floor.amqpMessageMicros) / 1000).toFixed(2);
+  results.runs.pipelineFloor = floor;
+  console.log(`${'floor under the projector at 100/s'.padEnd(48)}   ${floor.msPerOrder} ms CPU/order (${floor.statementsPerOrder} statements × ${floor.pgStatementMicros} µs bare pg, ${deliveriesPerOrder} messages × ${floor.amqpMessageMicros} µs bare amqplib)`);
+}
 
 // ---- report ---------------------------------------------------------------------------------
 for (const p of [api, projector, reference]) await stop(p);
@@ -541,6 +556,7 @@ const targets = [
   ['tracing overhead', `${r.tracing.overheadPercent} % (on ${r.tracing.on}, off ${r.tracing.off} req/s)`, r.tracing.overheadPercent <= 15, '≤ 15 %'],
   ['(not a target) tracing overhead with 10 % head sampling', `${r.tracing.sampledOverheadPercent} % (${r.tracing.sampledTenPercent} req/s; OTEL_TRACES_SAMPLER=parentbased_traceidratio, ARG 0.1)`, null, 'for operators'],
   ['projector CPU per placed order at 100/s', `${pipe100.cpuMsPerOrder.projector} ms (api ${pipe100.cpuMsPerOrder.api}, PostgreSQL ${pipe100.cpuMsPerOrder.postgres}, RabbitMQ ${pipe100.cpuMsPerOrder.rabbitmq} ms per order; ${pipe100.placedOrders} orders)`, pipe100.cpuMsPerOrder.projector <= 1.0, '≤ 1.0 ms'],
+  ['(reference) the same order on bare clients', `${r.pipelineFloor.msPerOrder} ms: ${r.pipelineFloor.statementsPerOrder} statements × ${r.pipelineFloor.pgStatementMicros} µs (bare pg) + ${r.pipelineFloor.deliveriesPerOrder} messages × ${r.pipelineFloor.amqpMessageMicros} µs (bare amqplib)`, null, 'the floor on this machine'],
   ['PostgreSQL statements per delivered event at 100/s', statementsText(pipe100), statementsMet(pipe100), '≤ 1.5 at batch size ≥ 8'],
   [`PostgreSQL statements per delivered event at ${pipeHigh.rate}/s offered`, `${statementsText(pipeHigh)} (${pipeHigh.orders.requestsPerSecond} orders/s answered; projector ${pipeHigh.cpuMsPerOrder.projector} ms CPU per order)`, statementsMet(pipeHigh), '≤ 1.5 at batch size ≥ 8'],
   ['PostgreSQL statements per delivered event, catching up on a backlog', `${statementsText(pipeBacklog)} (${pipeBacklog.placedOrders} orders placed with the projector paused; drained at ${pipeBacklog.drain.eventsPerSecond} events/s, projector ${pipeBacklog.cpuMsPerOrder.projector} ms CPU per order)`, statementsMet(pipeBacklog), '≤ 1.5 at batch size ≥ 8'],
