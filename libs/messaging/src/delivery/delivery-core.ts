@@ -59,7 +59,6 @@ export class DeliveryCore {
   private readonly logger = new Logger(DeliveryCore.name);
   private readonly subscribers: Map<string, Subscriber>;
   private readonly inFlight = new Set<Promise<void>>();
-  private stopping = false;
 
   constructor(
     private readonly transport: DeliveryTransport,
@@ -74,18 +73,12 @@ export class DeliveryCore {
     return this.transport.connected;
   }
 
-  get inFlightCount(): number {
-    return this.inFlight.size;
-  }
-
   async start(): Promise<void> {
-    this.stopping = false;
     await this.transport.start([...this.subscribers.values()], (delivery) => this.track(delivery));
   }
 
   /** Stops receiving, lets what is in flight finish and settle, then closes the transport. */
   async stop(): Promise<void> {
-    this.stopping = true;
     await this.transport.stopReceiving();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.transport.close();
