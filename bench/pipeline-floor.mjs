@@ -2,6 +2,7 @@
 // statement (the transaction shape a projection batch sends: BEGIN, a select, an insert, COMMIT),
 // and what a bare amqplib consumer spends per message it receives and acks. Run by bench/run.mjs
 // on the same Node.js as the system under test; prints one JSON line.
+import { Buffer } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'amqplib';
 import pg from 'pg';

@@ -6,7 +6,11 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 const csvOfPositiveInts = z
   .string()
   .regex(/^\d+(,\d+)*$/, 'expected a comma-separated list of milliseconds, e.g. 1000,5000,30000')
-  .transform((v) => v.split(',').map(Number));
+  .transform((v) => v.split(',').map(Number))
+  .refine(
+    (delays) => delays.every((ms) => ms > 0),
+    'every delay must be at least 1 ms (0 would retry in a tight loop)',
+  );
 
 /**
  * The one place that knows the environment. Every variable the apps, compose file and

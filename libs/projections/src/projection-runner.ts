@@ -12,7 +12,7 @@ import { GroupCommit } from './group-commit.js';
 
 export const PROJECTIONS = Symbol('PROJECTIONS');
 
-/** At most this many deliveries share a transaction (the broker's prefetch bounds it too). */
+/** At most this many deliveries share a transaction (each subscription's prefetch bounds its share). */
 export const MAX_APPLY_BATCH = 128;
 
 export type ApplyOutcome = 'applied' | 'duplicate';
@@ -169,6 +169,8 @@ export class ProjectionRunner {
     // Live applies share their projections' locks; a rebuild's swap takes its one exclusively for
     // its last moment. Stream rows are locked in (projection, aggregate) order, as sorted above
     // (`on conflict do update` locks an existing row as `for update` would).
+    // `count()` makes the locks one row, whatever the number of projections: the insert below
+    // cross-joins it, so it cannot start before every lock is held, and its rows are not multiplied.
     const locks =
       schema === undefined
         ? sql`select count(pg_advisory_xact_lock_shared(hashtext('projection:' || p))) from unnest(${names}::text[]) p`

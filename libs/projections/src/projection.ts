@@ -13,7 +13,9 @@ export type Db = Kysely<any>; // eslint-disable-line @typescript-eslint/no-expli
  * inside the transaction that also records them in the inbox and advances the aggregate streams,
  * and should change the read model with a fixed number of set-based statements however many
  * events it is given. Rows shared by several aggregates must be written in a deterministic order
- * (sorted by key), so that two projector replicas never take their locks in opposite orders.
+ * (sorted by key), so that two projector replicas never take their locks in opposite orders; and
+ * a read-model table belongs to one projection only (a batch writes projections one after the
+ * other, so two projections sharing a table could lock its rows in opposite orders).
  */
 export interface Projection<T extends EventType = EventType> {
   readonly name: string;

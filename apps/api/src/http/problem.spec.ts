@@ -18,7 +18,7 @@ describe('toProblem', () => {
       'a pooled client broken by the restart',
       database('Client has encountered a connection error and is not queryable'),
     ],
-    ['a lock timeout', database('canceling statement due to lock timeout', '55P03')],
+    ['too many connections', database('sorry, too many clients already', '53300')],
     [
       'the same wrapped by the ORM',
       Object.assign(new DriverException(database('terminating connection due to administrator command', '57P01')), {
@@ -30,6 +30,12 @@ describe('toProblem', () => {
     expect(problem).toMatchObject({ status: 503, code: 'database-unavailable' });
     expect(Number(headers['retry-after'])).toBeGreaterThan(0);
     expect(JSON.stringify(problem)).not.toMatch(/5432|administrator|terminat/);
+  });
+
+  it('keeps a statement timeout a 500: a query to fix, not an outage', () => {
+    expect(toProblem(database('canceling statement due to statement timeout', '57014'), false).problem.status).toBe(
+      500,
+    );
   });
 
   it('keeps anything else a 500 that says nothing about internals', () => {

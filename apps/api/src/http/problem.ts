@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { isTransientDatabaseError } from '@emporium/database';
+import { isDatabaseUnavailable } from '@emporium/database';
 import { DomainError, type DomainErrorKind } from '@emporium/domain';
 
 /** RFC 9457 problem details, the body of every error this API returns. */
@@ -107,10 +107,11 @@ export function toProblem(error: unknown, log = true): { problem: Problem; heade
     const code = HttpStatus[fastify.statusCode]?.toLowerCase().replace(/_/g, '-') ?? 'bad-request';
     return { problem: problem(fastify.statusCode, code, detail), headers: {} };
   }
-  // The database is down, restarting, out of connections, or this request lost a lock or
-  // statement-timeout race: nothing the client did, and worth a retry (with the same
-  // Idempotency-Key, a retried command runs at most once).
-  if (isTransientDatabaseError(error)) {
+  // The database is down, restarting, out of connections or resources, or the connection broke:
+  // nothing the client did, and worth a retry (with the same Idempotency-Key, a retried command
+  // runs at most once). A lost lock race is retried inside the command (then 409); a statement
+  // timeout stays a 500, logged with its stack: it is a query to fix, not an outage.
+  if (isDatabaseUnavailable(error)) {
     if (log) logger.warn(`database unavailable: ${error instanceof Error ? error.message : String(error)}`);
     return {
       problem: problem(503, 'database-unavailable', 'the database is unavailable right now; retry shortly'),

@@ -19,7 +19,18 @@ export class ProjectionTopology {
   /** The delay queue of one backoff step, named by its delay, so changing the delays declares new
    * queues instead of clashing with old ones. */
   retryQueueFor(delayMs: number): string {
-    return `${this.queue}.retry.${delayMs}ms`;
+    return `${this.queue}.retry.${this.declaredDelay(delayMs)}ms`;
+  }
+
+  /**
+   * The declared backoff step for a requested delay: the shortest one at least as long, else the
+   * longest. Only declared delay queues exist, and a message sent to a queue that does not exist
+   * is dropped by the broker (and still confirmed).
+   */
+  private declaredDelay(delayMs: number): number {
+    const steps = [...this.retryDelaysMs].sort((a, b) => a - b);
+    if (steps.length === 0) throw new Error(`${this.queue} has no retry delay queues`);
+    return steps.find((step) => step >= delayMs) ?? steps[steps.length - 1];
   }
 
   /**

@@ -69,10 +69,6 @@ export class DeliveryCore {
     this.subscribers = new Map(subscribers.map((s) => [s.name, s]));
   }
 
-  get connected(): boolean {
-    return this.transport.connected;
-  }
-
   async start(): Promise<void> {
     await this.transport.start([...this.subscribers.values()], (delivery) => this.track(delivery));
   }

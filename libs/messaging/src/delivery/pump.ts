@@ -15,10 +15,6 @@ export class Pump {
     private readonly onError: (error: unknown) => Promise<void> | void,
   ) {}
 
-  get busy(): boolean {
-    return this.running !== undefined;
-  }
-
   tick(): void {
     if (this.stopped) return;
     if (this.running) {

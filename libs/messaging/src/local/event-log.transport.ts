@@ -17,8 +17,12 @@ interface Pending {
   row: EventRow;
   /** Subscriptions that have neither applied it nor dead-lettered it yet. */
   unsettled: Set<string>;
-  /** A settlement failed: the row is read again by a later sweep, and this entry never publishes it. */
-  abandoned?: boolean;
+  /**
+   * Subscriptions whose dead letter of it exists (found when the row was read, or parked since).
+   * The row is marked published only while all of those still exist: one replayed meanwhile
+   * leaves the row unpublished, so it is read and delivered again.
+   */
+  parked: Set<string>;
 }
 
 /**
@@ -95,8 +99,8 @@ export class EventLogTransport implements DeliveryTransport {
 
   async close(): Promise<void> {
     await this.stopReceiving();
-    this.publisher.tick(); // what was settled meanwhile
     await this.publisher.stop();
+    await this.markPublished().catch(() => undefined); // what was settled meanwhile; else delivered again after a restart
     this.pending.clear();
     await this.pool?.end().catch(() => undefined);
     this.pool = undefined;
@@ -128,10 +132,10 @@ export class EventLogTransport implements DeliveryTransport {
     );
     const deadLettered = new Set(dead.map((d) => `${d.projection}/${d.event_id}`));
     for (const row of rows) {
-      const subscribers = this.subscriptions
-        .filter((s) => s.eventTypes.includes(row.type) && !deadLettered.has(`${s.name}/${row.id}`))
-        .map((s) => s.name);
-      const entry: Pending = { row, unsettled: new Set(subscribers) };
+      const subscribed = this.subscriptions.filter((s) => s.eventTypes.includes(row.type)).map((s) => s.name);
+      const parked = subscribed.filter((name) => deadLettered.has(`${name}/${row.id}`));
+      const subscribers = subscribed.filter((name) => !parked.includes(name));
+      const entry: Pending = { row, unsettled: new Set(subscribers), parked: new Set(parked) };
       this.pending.set(row.id, entry);
       if (subscribers.length === 0) this.settled(entry);
       for (const subscription of subscribers) this.receive(this.delivery(entry, subscription, 0, 0));
@@ -154,12 +158,7 @@ export class EventLogTransport implements DeliveryTransport {
         return Promise.resolve();
       },
       retryLater: (retry: Retry) => {
-        if (!this.receiving) return Promise.resolve(); // stays unpublished: delivered after a restart
-        const timer = setTimeout(() => {
-          this.retryTimers.delete(timer);
-          if (this.receiving) this.receive(this.delivery(entry, subscription, retry.attempts, retry.transientRetries));
-        }, retry.delayMs);
-        this.retryTimers.add(timer);
+        this.redeliverLater(entry, subscription, retry.attempts, retry.transientRetries, retry.delayMs);
         return Promise.resolve();
       },
       deadLetter: async ({ reason, attempts: total }) => {
@@ -172,32 +171,60 @@ export class EventLogTransport implements DeliveryTransport {
             [subscription, row.id, row.position, row.type, total, reason.slice(0, 1000)],
           );
         } catch (error) {
-          // Not parked: forget the row, so the next sweep delivers it again (to every subscription;
-          // those that applied it already find it in their inbox).
-          entry.abandoned = true;
-          if (this.pending.get(row.id) === entry) this.pending.delete(row.id);
+          // Not parked (the database is away): this subscription gets the row again after a sweep
+          // interval, with the same counts, and decides again.
+          this.redeliverLater(entry, subscription, attempts, transientRetries, this.options.sweepIntervalMs);
           throw error;
         }
+        entry.parked.add(subscription);
         this.settled(entry, subscription);
       },
     };
   }
 
+  /** Hands the row to `subscription` again after `delayMs` (unless stopping: it stays unpublished). */
+  private redeliverLater(
+    entry: Pending,
+    subscription: string,
+    attempts: number,
+    transientRetries: number,
+    delayMs: number,
+  ): void {
+    if (!this.receiving) return;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      if (this.receiving) this.receive(this.delivery(entry, subscription, attempts, transientRetries));
+    }, delayMs);
+    this.retryTimers.add(timer);
+  }
+
   private settled(entry: Pending, subscription?: string): void {
     if (subscription !== undefined) entry.unsettled.delete(subscription);
-    if (entry.unsettled.size > 0 || entry.abandoned) return;
+    if (entry.unsettled.size > 0) return;
     this.toPublish.add(entry.row.id);
     this.publisher.tick();
   }
 
-  /** Marks every fully settled row published, in one statement. */
+  /**
+   * Marks every fully settled row published, in one statement, unless one of its dead letters
+   * was replayed (removed) meanwhile: such a row stays unpublished and is delivered again.
+   */
   private async markPublished(): Promise<boolean> {
     const pool = this.pool;
     if (!pool || this.toPublish.size === 0) return false;
     const ids = [...this.toPublish];
     this.toPublish.clear();
+    const parked = ids.map((id) => [...(this.pending.get(id)?.parked ?? [])].join(','));
     try {
-      await pool.query('update event_log set published_at = now() where id = any($1::uuid[])', [ids]);
+      await pool.query(
+        `update event_log e set published_at = now()
+           from unnest($1::uuid[], $2::text[]) r(id, parked)
+          where e.id = r.id
+            and (r.parked = '' or (select count(*) from dead_letters d
+                  where d.event_id = r.id and d.projection = any(string_to_array(r.parked, ',')))
+                 = cardinality(string_to_array(r.parked, ',')))`,
+        [ids, parked],
+      );
     } catch (error) {
       for (const id of ids) this.toPublish.add(id); // the next sweep tries again
       throw error;

@@ -60,7 +60,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       // Unpublished rows stay unpublished; stand down and start clean on the next sweep.
       this.lastError = (error as Error).message;
       this.logger.warn(`relay: ${this.lastError}`);
-      if (/confirms did not answer/.test(this.lastError)) this.broker.recycle(this.lastError);
+      if (/did not answer/.test(this.lastError)) this.broker.recycle(this.lastError);
       await this.releaseClient();
     },
   );
@@ -186,7 +186,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           });
           confirmed.catch(() => undefined); // observed below, even if the batch is abandoned before
           confirms.push(confirmed);
-          if (!flowing) await withTimeout(once(channel, 'drain'), CONFIRM_TIMEOUT_MS, 'the broker (drain)');
+          if (!flowing) await this.drained(channel);
         }
         await withTimeout(Promise.all(confirms), CONFIRM_TIMEOUT_MS, 'broker confirms');
         // The failure window between "the broker has it" and "marked published" (test-only).
@@ -200,6 +200,25 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     relayPublished.inc(rows.length);
     this.lastError = undefined;
     return rows.length === this.config.relay.batchSize;
+  }
+
+  /** Resolves when a full channel buffer has drained; rejects if the channel closes or it takes too long. */
+  private async drained(channel: ConfirmChannel): Promise<void> {
+    const abort = new AbortController();
+    try {
+      await withTimeout(
+        Promise.race([
+          once(channel, 'drain', { signal: abort.signal }),
+          once(channel, 'close', { signal: abort.signal }).then(() => {
+            throw new Error('the relay channel closed while publishing');
+          }),
+        ]),
+        CONFIRM_TIMEOUT_MS,
+        'the broker (drain)',
+      );
+    } finally {
+      abort.abort(); // removes whichever listener is left
+    }
   }
 
   /** False when the channel's buffer is full (wait for 'drain'). */
