@@ -23,6 +23,9 @@ export interface Delivered {
   event: EventEnvelope;
 }
 
+/** `event_log`'s columns, qualified for a query that aliases it `e`. */
+const EVENT_COLUMNS_OF_E = EVENT_ROW_COLUMNS.replace(/(^|, )/g, '$1e.');
+
 const key = (projection: string, aggregate: string): string => `${projection}/${aggregate}`;
 const byStream = (a: EventEnvelope, b: EventEnvelope): number =>
   (a.aggregateId < b.aggregateId ? -1 : a.aggregateId > b.aggregateId ? 1 : 0) ||
@@ -183,7 +186,7 @@ export class ProjectionRunner {
           select k.p, k.a, 0 from locks, unnest(${streams.map(([p]) => p)}::text[], ${streams.map(([, a]) => a)}::uuid[]) k(p, a)
           on conflict (projection, aggregate_id) do update set version = projection_streams.version
           returning projection, aggregate_id, version)
-        select ${sql.raw(EVENT_ROW_COLUMNS.replace(/(^|, )/g, '$1e.'))}, s.projection, s.version as stream_version
+        select ${sql.raw(EVENT_COLUMNS_OF_E)}, s.projection, s.version as stream_version
           from event_log e join streams s on s.aggregate_id = e.aggregate_id
          where e.id = any(${[...new Set(items.map((i) => i.event.id))]}::uuid[])`.execute(db);
     const stored = new Map(rows.map((row) => [row.id, toEnvelope(row)]));
@@ -290,7 +293,7 @@ export class ProjectionRunner {
     db: Db,
     ranges: Array<{ aggregate: string; after: number; before: number }>,
   ): Promise<EventEnvelope[]> {
-    const { rows } = await sql<EventRow>`select ${sql.raw(EVENT_ROW_COLUMNS.replace(/(^|, )/g, '$1e.'))}
+    const { rows } = await sql<EventRow>`select ${sql.raw(EVENT_COLUMNS_OF_E)}
         from unnest(${ranges.map((r) => r.aggregate)}::uuid[], ${ranges.map((r) => r.after)}::int[],
                     ${ranges.map((r) => r.before)}::int[]) g(id, after, before)
         join event_log e on e.aggregate_id = g.id and e.aggregate_version > g.after and e.aggregate_version < g.before`.execute(

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { connect, type Channel, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 
 type Setup = (connection: ChannelModel) => Promise<void>;
 
@@ -28,21 +28,11 @@ export class BrokerConnection {
     return this.connection !== undefined;
   }
 
-  /** Runs `work` on a short-lived channel (for inspection such as queue depth). */
-  async withChannel<T>(work: (channel: Channel) => Promise<T>): Promise<T> {
-    const connection = this.connection;
-    if (!connection) throw new Error('broker is not connected');
-    const channel = await connection.createChannel();
-    channel.on('error', () => undefined);
-    try {
-      return await work(channel);
-    } finally {
-      await channel.close().catch(() => undefined);
-    }
-  }
-
-  /** Runs `work` on a short-lived confirm channel (for operator actions that move messages). */
-  async withConfirmChannel<T>(work: (channel: ConfirmChannel) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` on a short-lived confirm channel: inspection (queue depth) and operator actions
+   * that move messages and wait for the broker's confirms.
+   */
+  async withChannel<T>(work: (channel: ConfirmChannel) => Promise<T>): Promise<T> {
     const connection = this.connection;
     if (!connection) throw new Error('broker is not connected');
     const channel = await connection.createConfirmChannel();

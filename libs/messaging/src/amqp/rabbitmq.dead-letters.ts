@@ -96,7 +96,7 @@ export class RabbitMqDeadLetters implements DeadLetterStore {
   ): Promise<T> {
     const topology = this.topology(subscription);
     await this.broker.start();
-    return this.broker.withConfirmChannel(async (channel) => {
+    return this.broker.withChannel(async (channel) => {
       const messages: GetMessage[] = [];
       for (;;) {
         const message = await channel.get(topology.deadLetterQueue, { noAck: false });
