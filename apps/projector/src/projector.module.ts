@@ -6,6 +6,7 @@ import { DomainModule } from '@emporium/domain';
 import type { DeliveryServer } from '@emporium/messaging';
 import { ProjectionProgressModule, ProjectionRunnerModule, type Projection } from '@emporium/projections';
 import { HealthModule } from '@emporium/health';
+import { OrderExpiryModule } from '@emporium/ordering';
 import { loggingModule } from '@emporium/telemetry';
 
 @Module({})
@@ -24,6 +25,7 @@ export class ProjectorModule {
         DomainModule,
         ProjectionProgressModule,
         ProjectionRunnerModule.forProjections(projections),
+        OrderExpiryModule,
         HealthModule.forRoot({
           useValue: {
             messaging: { check: server.healthCheck, connected: () => server.connected },

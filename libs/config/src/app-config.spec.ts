@@ -36,6 +36,16 @@ describe('AppConfig', () => {
     expect(AppConfig.fromEnvironment({ DATABASE_URL: 'postgresql://db/shop', DEMO_DATA: 'true' }).demoData).toBe(true);
   });
 
+  it('reads the order payment timeout as a duration people write, or off', () => {
+    expect(AppConfig.fromEnvironment({}).orders.paymentTimeoutMs).toBe(30 * 60_000);
+    expect(AppConfig.fromEnvironment({ ORDER_PAYMENT_TIMEOUT: '90s' }).orders.paymentTimeoutMs).toBe(90_000);
+    expect(AppConfig.fromEnvironment({ ORDER_PAYMENT_TIMEOUT: '1500ms' }).orders.paymentTimeoutMs).toBe(1500);
+    expect(AppConfig.fromEnvironment({ ORDER_PAYMENT_TIMEOUT: '2h' }).orders.paymentTimeoutMs).toBe(7_200_000);
+    expect(AppConfig.fromEnvironment({ ORDER_PAYMENT_TIMEOUT: 'off' }).orders.paymentTimeoutMs).toBeUndefined();
+    expect(problems({ ORDER_PAYMENT_TIMEOUT: '30' })).toEqual([expect.stringMatching(/^ORDER_PAYMENT_TIMEOUT: .*30m/)]);
+    expect(problems({ ORDER_PAYMENT_TIMEOUT: '0s' })).toEqual([expect.stringMatching(/^ORDER_PAYMENT_TIMEOUT: /)]);
+  });
+
   it('names each malformed variable and what was wrong', () => {
     const found = problems({ PORT: 'eighty', DATABASE_URL: 'mysql://x', AMQP_PREFETCH: '0' });
     expect(found).toEqual(

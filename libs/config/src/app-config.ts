@@ -91,6 +91,12 @@ export class AppConfig {
     /** false, the number of proxy hops in front, or their addresses (never "trust everyone"). */
     trustProxy: false | number | string;
   };
+  readonly orders!: {
+    /** How long a placed order may stay unpaid before the system cancels it; undefined: never. */
+    paymentTimeoutMs: number | undefined;
+    /** How often a projector looks for orders whose payment is overdue. */
+    expiryIntervalMs: number;
+  };
   readonly readYourWritesTimeoutMs!: number;
   readonly commandMaxRetries!: number;
   readonly health!: { timeoutMs: number; outboxMaxAgeMs: number; projectionMaxLag: number; dlqMaxDepth: number };
@@ -196,6 +202,7 @@ export class AppConfig {
         bodyLimitBytes: e.BODY_LIMIT_BYTES,
         trustProxy: e.TRUST_PROXY,
       },
+      orders: { paymentTimeoutMs: e.ORDER_PAYMENT_TIMEOUT ?? undefined, expiryIntervalMs: e.ORDER_EXPIRY_INTERVAL_MS },
       readYourWritesTimeoutMs: e.READ_YOUR_WRITES_TIMEOUT_MS,
       commandMaxRetries: e.COMMAND_MAX_RETRIES,
       health: {

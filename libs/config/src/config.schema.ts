@@ -12,6 +12,21 @@ const csvOfPositiveInts = z
     'every delay must be at least 1 ms (0 would retry in a tight loop)',
   );
 
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+const toMs = (v: string): number => {
+  const [, amount, unit] = DURATION.exec(v)!;
+  return Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
+};
+
+/** A duration as people write it (`500ms`, `90s`, `30m`, `2h`, `1d`) or `off`; in milliseconds, null for off. */
+const durationOrOff = z
+  .string()
+  .trim()
+  .regex(/^(off|\d+(ms|s|m|h|d))$/, 'expected a duration such as 500ms, 90s, 30m, 2h or 1d, or off')
+  .transform((v) => (v === 'off' ? null : toMs(v)))
+  .refine((ms) => ms === null || (ms > 0 && Number.isSafeInteger(ms)), 'must be longer than 0 (or off)');
+
 /**
  * The one place that knows the environment. Every variable the apps, compose file and
  * Kubernetes manifests set must be declared here (a test checks that).
@@ -93,6 +108,10 @@ export const environmentSchema = z
 
     READ_YOUR_WRITES_TIMEOUT_MS: positiveInt.max(60000).default(5000),
     COMMAND_MAX_RETRIES: positiveInt.max(50).default(5),
+
+    // An order still unpaid this long after it was placed is cancelled (reason payment-timeout).
+    ORDER_PAYMENT_TIMEOUT: durationOrOff.default(30 * 60_000),
+    ORDER_EXPIRY_INTERVAL_MS: positiveInt.default(5000),
 
     HEALTH_CHECK_TIMEOUT_MS: positiveInt.default(2000),
     HEALTH_OUTBOX_MAX_AGE_MS: positiveInt.default(30000),

@@ -1,9 +1,17 @@
 import { Order } from './domain/order.entity.js';
 
-export { Order, MAX_LINE_QUANTITY, MAX_ORDER_LINES, type OrderLine, type OrderStatus } from './domain/order.entity.js';
+export {
+  Order,
+  MAX_LINE_QUANTITY,
+  MAX_ORDER_LINES,
+  PAYMENT_TIMEOUT,
+  type OrderLine,
+  type OrderStatus,
+} from './domain/order.entity.js';
 export * from './domain/order.errors.js';
 export { PlaceOrder } from './application/place-order/place-order.command.js';
 export { PayOrder } from './application/pay-order/pay-order.command.js';
+export { PayOrderHandler } from './application/pay-order/pay-order.handler.js';
 export { ShipOrder } from './application/ship-order/ship-order.command.js';
 export { CancelOrder } from './application/cancel-order/cancel-order.command.js';
 export { ListOrders } from './application/list-orders/list-orders.query.js';
@@ -13,5 +21,9 @@ export { InvalidOrderCursor, type OrderView } from './application/order-view.js'
 export { OrdersProjection, ordersProjectionEvents } from './projections/orders.projection.js';
 export { SalesProjection, salesProjectionEvents } from './projections/sales.projection.js';
 export { OrderingModule } from './ordering.module.js';
+export { ExpireOrder } from './application/expire-orders/expire-order.command.js';
+export { ExpireOrderHandler, OrderBusy } from './application/expire-orders/expire-order.handler.js';
+export { OrderExpiry } from './application/expire-orders/order-expiry.js';
+export { OrderExpiryModule } from './application/expire-orders/order-expiry.module.js';
 
 export const orderingEntities = [Order];

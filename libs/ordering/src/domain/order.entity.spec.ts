@@ -1,6 +1,6 @@
 import { OrderingEvents } from '@emporium/contracts';
-import { Order, type OrderLine } from './order.entity.js';
-import { InvalidOrder, InvalidOrderState } from './order.errors.js';
+import { Order, PAYMENT_TIMEOUT, type OrderLine } from './order.entity.js';
+import { InvalidOrder, InvalidOrderState, PaymentNotOverdue } from './order.errors.js';
 
 const line = (overrides: Partial<OrderLine> = {}): OrderLine => ({
   productId: crypto.randomUUID(),
@@ -68,6 +68,31 @@ describe('Order', () => {
     const lines = order.cancel('refund');
     expect(lines.map((l) => l.quantity)).toEqual([2, 1]);
     expect(order.pullEvents()[0].type).toBe(OrderingEvents.OrderCancelled);
+  });
+
+  it('expires only while unpaid and once its payment period is over', () => {
+    const order = anOrder();
+    const timeoutMs = 60_000;
+    const justBefore = new Date(order.placedAt.getTime() + timeoutMs - 1);
+    expect(() => order.expire(justBefore, timeoutMs)).toThrow(PaymentNotOverdue);
+    expect(order.status).toBe('placed');
+
+    const overdue = new Date(order.placedAt.getTime() + timeoutMs);
+    expect(order.expire(overdue, timeoutMs).map((l) => l.quantity)).toEqual([2, 1]);
+    expect(order.status).toBe('cancelled');
+    expect(order.pullEvents()).toEqual([
+      expect.objectContaining({
+        type: OrderingEvents.OrderCancelled,
+        payload: expect.objectContaining({ reason: PAYMENT_TIMEOUT }),
+      }),
+    ]);
+    expect(() => order.expire(overdue, timeoutMs)).toThrow(InvalidOrderState);
+
+    const paid = anOrder();
+    paid.pay();
+    paid.pullEvents();
+    expect(() => paid.expire(new Date(paid.placedAt.getTime() + 10 * timeoutMs), timeoutMs)).toThrow(InvalidOrderState);
+    expect(paid.status).toBe('paid');
   });
 
   it('is visible to its owner and admins only', () => {

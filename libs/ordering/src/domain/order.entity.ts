@@ -1,12 +1,14 @@
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { OrderingEvents, type OrderLineV1 } from '@emporium/contracts';
 import { AggregateRoot } from '@emporium/domain';
-import { InvalidOrder, InvalidOrderState } from './order.errors.js';
+import { InvalidOrder, InvalidOrderState, PaymentNotOverdue } from './order.errors.js';
 
 export type OrderStatus = 'placed' | 'paid' | 'shipped' | 'cancelled';
 export type OrderLine = OrderLineV1;
 
 export const MAX_ORDER_LINES = 50;
+/** The reason the system gives when it cancels an order whose payment is overdue. */
+export const PAYMENT_TIMEOUT = 'payment-timeout';
 export const MAX_LINE_QUANTITY = 1000;
 
 /**
@@ -96,6 +98,17 @@ export class Order extends AggregateRoot {
       reason,
     });
     return this.lines;
+  }
+
+  /**
+   * Cancels an order still unpaid `timeoutMs` after it was placed, and returns the lines whose
+   * stock the caller must release. A paid, shipped or cancelled order, or one not yet overdue at
+   * `now`, is not expired.
+   */
+  expire(now: Date, timeoutMs: number): OrderLine[] {
+    if (this.status !== 'placed') throw new InvalidOrderState(this.id, 'expired', this.status);
+    if (now.getTime() - this.placedAt.getTime() < timeoutMs) throw new PaymentNotOverdue(this.id);
+    return this.cancel(PAYMENT_TIMEOUT);
   }
 
   isVisibleTo(actor: { id: string; roles: readonly string[] }): boolean {

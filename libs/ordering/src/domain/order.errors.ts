@@ -16,6 +16,14 @@ export class InvalidOrderState extends DomainError {
   }
 }
 
+export class PaymentNotOverdue extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'payment-not-overdue';
+  constructor(orderId: string) {
+    super(`order ${orderId} is still within its payment period`);
+  }
+}
+
 export class OutOfStock extends DomainError {
   readonly kind = 'conflict';
   readonly code = 'out-of-stock';
