@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShut
 import { MikroORM } from '@mikro-orm/postgresql';
 import { AppConfig } from '@emporium/config';
 import { CommandContext, DomainError } from '@emporium/domain';
+import { Order } from '../../domain/order.entity.js';
 import { ExpireOrder } from './expire-order.command.js';
 import { ExpireOrderHandler } from './expire-order.handler.js';
 
@@ -50,16 +51,13 @@ export class OrderExpiry implements OnApplicationBootstrap, OnApplicationShutdow
     for (;;) {
       const due = await this.orm.em
         .fork()
-        .getKysely()
-        .selectFrom('orders')
-        .select('id')
-        .where('status', '=', 'placed')
-        .where('placed_at', '<=', cutoff)
-        .orderBy('placed_at')
-        .limit(BATCH)
-        .execute();
+        .find(
+          Order,
+          { status: 'placed', placedAt: { $lte: cutoff } },
+          { fields: ['id'], orderBy: { placedAt: 'asc' }, limit: BATCH },
+        );
       let changed = 0;
-      for (const { id } of due as Array<{ id: string }>) {
+      for (const { id } of due) {
         if (this.stopped) return expired;
         try {
           await this.expire.execute(new ExpireOrder(CommandContext.system(), id, now, timeoutMs));
