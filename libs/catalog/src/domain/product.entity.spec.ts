@@ -70,10 +70,14 @@ describe('Product', () => {
     expect(product.stock).toBe(3);
   });
 
-  it('records one event per command, so a stream version is one event', () => {
+  it('may record several events in one command, each at the next stream version', () => {
     const product = aProduct();
     product.restock(1);
-    expect(() => product.restock(1)).toThrow(/already recorded/);
+    product.changePrice(10);
+    expect(product.pullEvents().map((e) => [e.type, e.aggregateVersion])).toEqual([
+      [CatalogEvents.Restocked, 2],
+      [CatalogEvents.PriceChanged, 3],
+    ]);
   });
 
   it.each([0, -3, 2.5])('refuses restock quantity %p', (quantity) => {

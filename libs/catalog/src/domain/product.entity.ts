@@ -65,8 +65,9 @@ export class Product extends AggregateRoot {
   @Property({ type: 'datetime' })
   updatedAt!: Date;
 
-  @Property({ type: 'integer', version: true })
-  version!: number;
+  /** One per recorded event; the optimistic lock too (see AggregateRoot). */
+  @Property({ type: 'integer', concurrencyCheck: true })
+  streamVersion!: number;
 
   constructor(props: NewProduct) {
     super();

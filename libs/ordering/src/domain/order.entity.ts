@@ -42,8 +42,9 @@ export class Order extends AggregateRoot {
   @Property({ type: 'datetime' })
   updatedAt!: Date;
 
-  @Property({ type: 'integer', version: true })
-  version!: number;
+  /** One per recorded event; the optimistic lock too (see AggregateRoot). */
+  @Property({ type: 'integer', concurrencyCheck: true })
+  streamVersion!: number;
 
   constructor(props: { id: string; customerId: string; lines: OrderLine[]; currency: string }) {
     super();
