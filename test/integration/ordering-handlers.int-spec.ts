@@ -401,6 +401,23 @@ describe('ordering command handlers (real PostgreSQL)', () => {
       });
     });
 
+    it('refuses paying twice and paying a cancelled order, changing nothing', async () => {
+      const [mug] = await products(aProduct());
+      const paid = await placeFor(mug);
+      await commands.execute(new PayOrder(actingAs(customer), paid));
+      await refusedWithoutChanges(
+        () => commands.execute(new PayOrder(actingAs(customer), paid)),
+        expect.any(InvalidOrderState),
+      );
+      const cancelled = await placeFor(mug);
+      await commands.execute(new CancelOrder(actingAs(customer), cancelled));
+      await refusedWithoutChanges(
+        () => commands.execute(new PayOrder(actingAs(customer), cancelled)),
+        expect.any(InvalidOrderState),
+      );
+      expect(await orderRow(cancelled)).toMatchObject({ status: 'cancelled', stream_version: 2 });
+    });
+
     it('refuses an admin, who sees the order, with the rule; another customer gets not found', async () => {
       const [mug] = await products(aProduct());
       const orderId = await placeFor(mug);
