@@ -175,8 +175,8 @@ export class OrderBuilder extends AggregateBuilder<Order> {
   }
 
   build(): Order {
-    const lines = this.lines.length > 0 ? this.lines : [new OrderBuilder().withLine({}, 2).lines[0]];
-    const order = new Order({ id: this.id, customerId: this.customerId, lines });
+    if (this.lines.length === 0) this.withLine({}, 2);
+    const order = new Order({ id: this.id, customerId: this.customerId, lines: this.lines });
     const owner = { id: this.customerId, roles: ['customer'] };
     if (this.state === 'paid' || this.state === 'shipped') order.pay(owner);
     if (this.state === 'shipped') order.ship();
