@@ -122,7 +122,7 @@ const token = (await call('POST', '/api/v1/auth/login', { email: 'p@example.com'
 const db = new pg.Client({ connectionString: DATABASE_URL });
 await db.connect();
 if (mode !== 'projector') await db.query(`insert into read_catalog_products (id, sku, name, description, category, price_cents, currency, stock, status, version, created_at, updated_at)
-  select id, sku, name, description, category, price_cents, currency, stock, 'active', version, now(), now() from products on conflict do nothing`).catch((e) => console.error('read model fill:', e.message));
+  select id, sku, name, description, category, price_cents, currency, stock, 'active', stream_version, now(), now() from products on conflict do nothing`).catch((e) => console.error('read model fill:', e.message));
 await db.end();
 const pick = (l) => l[Math.floor(Math.random() * l.length)];
 const order = () => ({ method: 'POST', path: '/api/v1/orders', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ lines: [{ productId: pick(ids), quantity: 1 }] }) });

@@ -566,7 +566,7 @@ describe(SUITE, () => {
       });
       await client.query('begin');
       const { rows } = await client.query<{ version: number; stock: number }>(
-        'update products set stock = stock + 1, version = version + 1 where id = $1 returning version, stock',
+        'update products set stock = stock + 1, stream_version = stream_version + 1 where id = $1 returning stream_version as version, stock',
         [quiet.body.id],
       );
       await client.query(

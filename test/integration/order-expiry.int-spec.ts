@@ -8,13 +8,19 @@ import { CommandContext, UnitOfWork } from '@emporium/domain';
 import {
   ExpireOrderHandler,
   InvalidOrderState,
-  Order,
   OrderExpiry,
   PAYMENT_TIMEOUT,
   PayOrder,
   PayOrderHandler,
 } from '@emporium/ordering';
-import { allEntities, isolatedEnvironment, requireServices, type IsolatedEnvironment } from '@emporium/testing';
+import {
+  allEntities,
+  anOrder,
+  aProduct,
+  isolatedEnvironment,
+  requireServices,
+  type IsolatedEnvironment,
+} from '@emporium/testing';
 
 const TIMEOUT_MS = 60_000;
 
@@ -31,33 +37,13 @@ describe('Unpaid orders expire (real PostgreSQL)', () => {
   const asCustomer = (): CommandContext => new CommandContext(customer);
 
   const createProduct = async (stock: number): Promise<string> =>
-    (
-      await uow.execute(
-        CommandContext.system(),
-        async () =>
-          new Product({
-            id: crypto.randomUUID(),
-            sku: `SKU-${crypto.randomUUID().slice(0, 8)}`,
-            name: 'Expiring mug',
-            description: 'reserved, then released',
-            category: 'kitchen',
-            priceCents: 500,
-            currency: 'EUR',
-            stock,
-          }),
-      )
-    ).id;
+    (await uow.execute(CommandContext.system(), async () => aProduct().pricedAt(500).withStock(stock).build())).id;
 
   /** An order placed `ageMs` ago, holding `quantity` units of the product. */
   const placeOrder = async (productId: string, quantity: number, ageMs: number): Promise<string> => {
     const { id } = await uow.execute(asCustomer(), async (em) => {
       const product = await em.findOneOrFail(Product, { id: productId });
-      const order = new Order({
-        id: crypto.randomUUID(),
-        customerId: customer.id,
-        currency: 'EUR',
-        lines: [{ productId, name: product.name, category: product.category, quantity, unitPriceCents: 500 }],
-      });
+      const order = anOrder().forCustomer(customer.id).withLine(product, quantity).build();
       product.reserve(order.id, quantity);
       return order;
     });

@@ -3,14 +3,20 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { Product } from '@emporium/catalog';
 import { createProjections } from '@emporium/composition';
-import { Order } from '@emporium/ordering';
 import { EventSchemaError, PoisonMessageError, type EventEnvelope } from '@emporium/contracts';
 import { createOrmOptions } from '@emporium/database';
 import { CommandContext, UnitOfWork } from '@emporium/domain';
 import { classify } from '@emporium/messaging';
 import { ProjectionRunner } from '@emporium/projections';
 import { registry } from '@emporium/telemetry';
-import { allEntities, isolatedEnvironment, requireServices, type IsolatedEnvironment } from '@emporium/testing';
+import {
+  allEntities,
+  anOrder,
+  aProduct,
+  isolatedEnvironment,
+  requireServices,
+  type IsolatedEnvironment,
+} from '@emporium/testing';
 
 describe('ProjectionRunner (real PostgreSQL)', () => {
   let env: IsolatedEnvironment;
@@ -42,19 +48,8 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
   };
 
   const createProduct = async (stock = 5): Promise<string> => {
-    const result = await uow.execute(
-      CommandContext.system(),
-      async () =>
-        new Product({
-          id: crypto.randomUUID(),
-          sku: `SKU-${crypto.randomUUID().slice(0, 8)}`,
-          name: 'Projected mug',
-          description: 'for projections',
-          category: 'kitchen',
-          priceCents: 500,
-          currency: 'EUR',
-          stock,
-        }),
+    const result = await uow.execute(CommandContext.system(), async () =>
+      aProduct().named('Projected mug').describedAs('for projections').pricedAt(500).withStock(stock).build(),
     );
     return result.id;
   };
@@ -187,23 +182,10 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
     const placed = await Promise.all(
       Array.from({ length: 12 }, async (_, i) => {
         const orderId = crypto.randomUUID();
-        await uow.execute(
-          CommandContext.system(),
-          async () =>
-            new Order({
-              id: orderId,
-              customerId: crypto.randomUUID(),
-              currency: 'EUR',
-              // Every order touches the same day rows, in a different product order.
-              lines: [0, 1, 2].map((k) => ({
-                productId: products[(i + k) % 3],
-                name: 'Projected mug',
-                category: 'kitchen',
-                quantity: 1,
-                unitPriceCents: 500,
-              })),
-            }),
-        );
+        // Every order touches the same day rows, in a different product order.
+        const order = anOrder().withId(orderId);
+        for (const k of [0, 1, 2]) order.withLine({ productId: products[(i + k) % 3], unitPriceCents: 500 });
+        await uow.execute(CommandContext.system(), async () => order.build());
         return (await stream(orderId))[0];
       }),
     );

@@ -10,10 +10,10 @@ import { projectionTypes, subscriptionsOf } from '@emporium/composition';
 import { createOrmOptions } from '@emporium/database';
 import { CommandContext, UnitOfWork } from '@emporium/domain';
 import { OutboxRelay } from '@emporium/messaging';
-import { Order } from '@emporium/ordering';
 import type { Db, Projection } from '@emporium/projections';
 import {
   allEntities,
+  anOrder,
   freePort,
   httpClient,
   isolatedEnvironment,
@@ -86,17 +86,8 @@ describe('a projection added to the list (real PostgreSQL and RabbitMQ)', () => 
     const uow = new UnitOfWork(orm, env.config);
     const customer = crypto.randomUUID();
     for (let i = 0; i < 3; i++) {
-      await uow.execute(
-        CommandContext.system(),
-        async () =>
-          new Order({
-            id: crypto.randomUUID(),
-            customerId: customer,
-            currency: 'EUR',
-            lines: [
-              { productId: crypto.randomUUID(), name: 'Mug', category: 'kitchen', quantity: 1, unitPriceCents: 500 },
-            ],
-          }),
+      await uow.execute(CommandContext.system(), async () =>
+        anOrder().forCustomer(customer).withLine({ unitPriceCents: 500 }).build(),
       );
     }
     const counted = await poll(

@@ -2,12 +2,13 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import pg from 'pg';
-import { Product } from '@emporium/catalog';
+import type { Product } from '@emporium/catalog';
 import { createOrmOptions } from '@emporium/database';
 import { CommandContext, UnitOfWork } from '@emporium/domain';
 import { OutboxRelay } from '@emporium/messaging';
 import {
   allEntities,
+  aProduct,
   isolatedEnvironment,
   poll,
   requireServices,
@@ -15,17 +16,7 @@ import {
   type IsolatedEnvironment,
 } from '@emporium/testing';
 
-const newProduct = (): Product =>
-  new Product({
-    id: crypto.randomUUID(),
-    sku: `SKU-${crypto.randomUUID().slice(0, 8)}`,
-    name: 'Relay mug',
-    description: '',
-    category: 'kitchen',
-    priceCents: 100,
-    currency: 'EUR',
-    stock: 1,
-  });
+const newProduct = (): Product => aProduct().named('Relay mug').pricedAt(100).withStock(1).build();
 
 describe('OutboxRelay (real PostgreSQL and RabbitMQ)', () => {
   let env: IsolatedEnvironment;

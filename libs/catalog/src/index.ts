@@ -2,7 +2,8 @@ import { Product } from './domain/product.entity.js';
 
 export { Product, MAX_PRICE_CENTS, MAX_STOCK, type NewProduct, type ProductStatus } from './domain/product.entity.js';
 export * from './domain/product.errors.js';
-export { CreateProduct } from './application/create-product/create-product.command.js';
+export { StockReservation, type StockRequest } from './domain/stock-reservation.js';
+export { CreateProduct, type ProductFields } from './application/create-product/create-product.command.js';
 export { UpdateProduct } from './application/update-product/update-product.command.js';
 export { ChangePrice } from './application/change-price/change-price.command.js';
 export { Restock } from './application/restock/restock.command.js';

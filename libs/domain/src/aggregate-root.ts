@@ -3,6 +3,8 @@ import { eventSchemas, type EventPayload, type EventType } from '@emporium/contr
 export interface RecordedEvent {
   type: EventType;
   schemaVersion: number;
+  /** The aggregate's stream version this event takes: 1 for the first event, then +1 per event. */
+  aggregateVersion: number;
   payload: object;
   occurredAt: Date;
 }
@@ -13,12 +15,16 @@ const PENDING = Symbol('pendingEvents');
  * Base of every aggregate. Behaviour methods check the rules and `record` what happened; the
  * unit of work writes the recorded events to `event_log` in the same transaction as the rows.
  *
- * One command records at most one event per aggregate, so an event's aggregate version is the
- * row version after the flush and the stream has no holes a projection could wait on forever.
+ * Each aggregate keeps a stream version of its own: a persisted column that `record` advances by
+ * one per event, so a command may record several events and they take consecutive versions. The
+ * column is also the aggregate's optimistic lock (a concurrency check on update): a writer that
+ * loaded an older version fails, and `event_log`'s unique (aggregate, version) stays the last
+ * guard against a forked stream (docs/adr/0014-stream-versions.md).
  */
 export abstract class AggregateRoot {
   abstract readonly id: string;
-  abstract version: number;
+  /** Persisted by each entity as `stream_version`, with `concurrencyCheck: true`. */
+  abstract streamVersion: number;
 
   // Lazily created: MikroORM hydrates loaded entities without running field initialisers.
   private [PENDING]?: RecordedEvent[];
@@ -26,11 +32,14 @@ export abstract class AggregateRoot {
   /** Only known event types, each with its own payload shape, at its current schema version. */
   protected record<T extends EventType>(type: T, payload: EventPayload<T>): void {
     const schemaVersion = eventSchemas[type].version;
-    const pending = (this[PENDING] ??= []);
-    if (pending.length > 0) {
-      throw new Error(`${this.constructor.name} ${this.id} already recorded ${pending[0].type} in this command`);
-    }
-    pending.push({ type, schemaVersion, payload, occurredAt: new Date() });
+    this.streamVersion = (this.streamVersion ?? 0) + 1;
+    (this[PENDING] ??= []).push({
+      type,
+      schemaVersion,
+      aggregateVersion: this.streamVersion,
+      payload,
+      occurredAt: new Date(),
+    });
   }
 
   /** Returns and forgets the events recorded since the last call. */

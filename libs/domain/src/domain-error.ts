@@ -3,7 +3,7 @@
  * (once, in the problem+json filter); `code` is stable and documented for clients.
  */
 export type DomainErrorKind =
-  'invalid' | 'not-found' | 'conflict' | 'precondition-failed' | 'unprocessable' | 'unauthorized';
+  'invalid' | 'not-found' | 'conflict' | 'precondition-failed' | 'unprocessable' | 'unauthorized' | 'forbidden';
 
 export abstract class DomainError extends Error {
   abstract readonly kind: DomainErrorKind;

@@ -7,6 +7,7 @@ import { EventLogEntry } from './event-log.entity.js';
  * are delivered.
  */
 export { DomainError, type DomainErrorKind } from './domain-error.js';
+export { CurrencyMismatch, InvalidMoney, Money } from './money.js';
 export { AggregateRoot, type RecordedEvent } from './aggregate-root.js';
 export { CommandContext, type Actor, type CommandResult, type IdempotencyClaim } from './command-context.js';
 export { EventLogEntry } from './event-log.entity.js';

@@ -35,9 +35,9 @@ export interface UnitOfWorkOptions {
 
 /**
  * Runs one command: one transaction that holds the aggregate changes and the `event_log` rows
- * for every event they recorded. A concurrency conflict (optimistic lock, deadlock, a second
- * writer of the same stream version) re-runs the whole command on fresh state, a bounded number
- * of times with jitter.
+ * for every event they recorded, each at the stream version its aggregate gave it. A concurrency
+ * conflict (a stale stream version, a deadlock, a second writer of the same stream version)
+ * re-runs the whole command on fresh state, a bounded number of times with jitter.
  */
 @Injectable()
 export class UnitOfWork {
@@ -88,7 +88,7 @@ export class UnitOfWork {
             schemaVersion: event.schemaVersion,
             aggregateType: aggregate.aggregateType,
             aggregateId: aggregate.id,
-            aggregateVersion: aggregate.version,
+            aggregateVersion: event.aggregateVersion,
             occurredAt: event.occurredAt,
             payload: event.payload,
             metadata: {
@@ -106,7 +106,7 @@ export class UnitOfWork {
     em.persist(entries);
     await em.flush();
     const position = entries.reduce((max, e) => (BigInt(e.position) > max ? BigInt(e.position) : max), 0n);
-    const result = { id: primary.id, version: primary.version, position: position.toString() };
+    const result = { id: primary.id, version: primary.streamVersion, position: position.toString() };
     const claim = context.idempotency;
     if (claim) {
       const recorded = await sql`update idempotency_keys set status_code = ${claim.successStatus},

@@ -1,13 +1,7 @@
 import { Order } from './domain/order.entity.js';
 
-export {
-  Order,
-  MAX_LINE_QUANTITY,
-  MAX_ORDER_LINES,
-  PAYMENT_TIMEOUT,
-  type OrderLine,
-  type OrderStatus,
-} from './domain/order.entity.js';
+export { Order, MAX_ORDER_LINES, PAYMENT_TIMEOUT, type OrderStatus } from './domain/order.entity.js';
+export { MAX_LINE_QUANTITY, OrderLine, type NewOrderLine } from './domain/order-line.js';
 export * from './domain/order.errors.js';
 export { PlaceOrder } from './application/place-order/place-order.command.js';
 export { PayOrder } from './application/pay-order/pay-order.command.js';

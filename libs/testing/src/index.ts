@@ -1,8 +1,19 @@
+// The system's entities, for tests that migrate or open an ORM of their own.
+export { allEntities } from '@emporium/composition';
 export { poll } from './poll.js';
 export { requireServices, SERVICE_URLS } from './services.js';
 export { isolatedEnvironment, type IsolatedEnvironment } from './isolation.js';
 export { freePort, startApp, runToExit, type RunningApp } from './processes.js';
-export { allEntities } from './entities.js';
+export {
+  aCustomer,
+  actingAs,
+  anAdmin,
+  anOrder,
+  aProduct,
+  OrderBuilder,
+  ProductBuilder,
+  UserBuilder,
+} from './builders.js';
 export { httpClient, type HttpResponse, type RequestOptions } from './http.js';
 export { compareWithRebuild, unappliedEvents, type RebuildReport } from './rebuild.js';
 export { TEST_SETTINGS } from './isolation.js';

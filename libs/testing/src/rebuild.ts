@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MikroORM } from '@mikro-orm/postgresql';
 import pg from 'pg';
-import { createProjections } from '@emporium/composition';
 import { AppConfig } from '@emporium/config';
 import type { EventEnvelope } from '@emporium/contracts';
 import {
@@ -14,7 +13,7 @@ import {
   type EmbeddedDatabase,
 } from '@emporium/database';
 import { ProjectionRunner, type Projection } from '@emporium/projections';
-import { allEntities } from './entities.js';
+import { allEntities, createProjections } from '@emporium/composition';
 import { SERVICE_URLS } from './services.js';
 
 /** Events copied per statement and applied per transaction. */

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { allEntities } from './entities.js';
+import { allEntities } from '@emporium/composition';
 import { isolatedEnvironment, TEST_SETTINGS, type IsolatedEnvironment } from './isolation.js';
 import { poll } from './poll.js';
 import { startApp, type RunningApp } from './processes.js';

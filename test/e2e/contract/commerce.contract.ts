@@ -240,7 +240,8 @@ export function describeCommerceContract(
       });
 
       it('restocks and discontinues; a discontinued product cannot be ordered', async () => {
-        const product = await createProduct({ stock: 1 });
+        const sku = `OLD-${crypto.randomUUID().slice(0, 8)}`;
+        const product = await createProduct({ stock: 1, sku, name: 'Retired teapot' });
         const restocked = await http('POST', `/api/v1/products/${product.id}/restock`, {
           token: adminToken,
           body: { quantity: 4 },
@@ -258,13 +259,15 @@ export function describeCommerceContract(
         const customer = await newCustomer();
         const order = await placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]);
         expectProblem(order, 422, 'products-unavailable');
-        expect(order.body.discontinuedProducts).toEqual([product.id]);
+        expect(order.body.discontinuedProducts).toEqual([{ productId: product.id, sku, name: 'Retired teapot' }]);
+        expect(order.body.detail).toContain(`Retired teapot (SKU ${sku}`);
       });
     });
 
     describe('ordering', () => {
       it('gives exactly 3 of 8 concurrent orders for the last 3 units, and 409 naming the product to the rest', async () => {
-        const product = await createProduct({ stock: 3 });
+        const sku = `HOT-${crypto.randomUUID().slice(0, 8)}`;
+        const product = await createProduct({ stock: 3, sku, name: 'Hot kettle' });
         const customers = await Promise.all(Array.from({ length: 8 }, () => newCustomer()));
         const results = await Promise.all(
           customers.map((c) => placeOrder(c.token, [{ productId: product.id, quantity: 1 }])),
@@ -273,7 +276,10 @@ export function describeCommerceContract(
         expect(statuses).toEqual([201, 201, 201, 409, 409, 409, 409, 409]);
         for (const refused of results.filter((r) => r.status === 409)) {
           expectProblem(refused, 409, 'out-of-stock');
-          expect(refused.body.products).toEqual([{ productId: product.id, requested: 1, available: 0 }]);
+          expect(refused.body.products).toEqual([
+            { productId: product.id, sku, name: 'Hot kettle', requested: 1, available: 0 },
+          ]);
+          expect(refused.body.detail).toContain(`Hot kettle (SKU ${sku}`);
         }
         const last = results
           .filter((r) => r.status === 201)
@@ -289,7 +295,8 @@ export function describeCommerceContract(
 
       it('reserves all lines or none, and rejects unknown products with 422', async () => {
         const plenty = await createProduct({ stock: 5 });
-        const scarce = await createProduct({ stock: 1 });
+        const sku = `SCARCE-${crypto.randomUUID().slice(0, 8)}`;
+        const scarce = await createProduct({ stock: 1, sku, name: 'Scarce spoon' });
         const customer = await newCustomer();
         const before = await eventCount();
         const refused = await placeOrder(customer.token, [
@@ -297,7 +304,9 @@ export function describeCommerceContract(
           { productId: scarce.id, quantity: 2 },
         ]);
         expectProblem(refused, 409, 'out-of-stock');
-        expect(refused.body.products).toEqual([{ productId: scarce.id, requested: 2, available: 1 }]);
+        expect(refused.body.products).toEqual([
+          { productId: scarce.id, sku, name: 'Scarce spoon', requested: 2, available: 1 },
+        ]);
         const unknownId = crypto.randomUUID();
         const unknown = await placeOrder(customer.token, [{ productId: unknownId, quantity: 1 }]);
         expectProblem(unknown, 422, 'products-unavailable');
@@ -387,6 +396,10 @@ export function describeCommerceContract(
         });
         expect(adminView.body.items.map((o: { id: string }) => o.id)).toEqual([order.body.id]);
         expect((await http('GET', `/api/v1/orders/${order.body.id}`, { token: adminToken })).status).toBe(200);
+        // An admin sees the order, so "not found" would be a lie: the refusal names the rule.
+        const adminPays = await http('POST', `/api/v1/orders/${order.body.id}/pay`, { token: adminToken });
+        expectProblem(adminPays, 403, 'only-owner-pays');
+        expect(adminPays.body.detail).toMatch(/only the customer who placed order .* can pay it/);
       });
 
       it('reports daily sales as placed minus cancelled, to admins only', async () => {

@@ -17,6 +17,7 @@ export interface Problem {
 const STATUS_BY_KIND: Record<DomainErrorKind, number> = {
   invalid: 400,
   unauthorized: 401,
+  forbidden: 403,
   'not-found': 404,
   conflict: 409,
   'precondition-failed': 412,

@@ -45,8 +45,8 @@ export class OrdersController {
   @ApiProblems(
     [400, 'invalid input'],
     [403, 'only customers place orders'],
-    [409, 'out of stock (names the products)'],
-    [422, 'unknown or discontinued product'],
+    [409, 'out of stock (names the products by id, SKU and name)'],
+    [422, 'unknown or discontinued product (named), or products in several currencies'],
   )
   place(@Body() body: PlaceOrderDto, @CommandCtx() ctx: CommandContext): Promise<CommandResultDto> {
     return this.commands.execute(new PlaceOrder(ctx, body.lines));
@@ -56,7 +56,11 @@ export class OrdersController {
   @HttpCode(200)
   @Idempotent()
   @ApiOkResponse({ type: CommandResultDto })
-  @ApiProblems([404, 'no such order (or not yours)'], [409, 'not in a payable state'])
+  @ApiProblems(
+    [403, "only the order's owner pays (an admin sees it but may not pay it)"],
+    [404, 'no such order (or not yours)'],
+    [409, 'not in a payable state'],
+  )
   pay(@Param('id', ResourceId()) id: string, @CommandCtx() ctx: CommandContext): Promise<CommandResultDto> {
     return this.commands.execute(new PayOrder(ctx, id));
   }

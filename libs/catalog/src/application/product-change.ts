@@ -4,8 +4,9 @@ import { Product } from '../domain/product.entity.js';
 import { ProductNotFound, StaleProductVersion } from '../domain/product.errors.js';
 
 /**
- * The shape every admin change to one product shares: load it, honour If-Match, apply one
- * behaviour method. With If-Match a concurrent change is a 412, never a silent retry.
+ * The shape every admin change to one product shares: load it, honour If-Match (the stream
+ * version the client last saw, as the read model and every command result report it), apply
+ * one behaviour method. With If-Match a concurrent change is a 412, never a silent retry.
  */
 export function changeProduct(
   uow: UnitOfWork,
@@ -20,8 +21,8 @@ export function changeProduct(
       async (em: EntityManager) => {
         const product = await em.findOne(Product, { id: productId });
         if (!product) throw new ProductNotFound(productId);
-        if (expectedVersion !== undefined && product.version !== expectedVersion) {
-          throw new StaleProductVersion(expectedVersion, product.version);
+        if (expectedVersion !== undefined && product.streamVersion !== expectedVersion) {
+          throw new StaleProductVersion(expectedVersion, product.streamVersion);
         }
         change(product);
         return product;

@@ -1,7 +1,14 @@
 import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { CatalogEvents, type ProductSnapshotV1 } from '@emporium/contracts';
-import { AggregateRoot } from '@emporium/domain';
-import { InsufficientStock, InvalidProduct, ProductDiscontinued } from './product.errors.js';
+import { AggregateRoot, CurrencyMismatch, Money } from '@emporium/domain';
+import {
+  InvalidProduct,
+  OutOfStock,
+  ProductDiscontinued,
+  ProductsUnavailable,
+  type ProductReference,
+  type StockShortage,
+} from './product.errors.js';
 
 export type ProductStatus = 'active' | 'discontinued';
 
@@ -11,16 +18,15 @@ export interface NewProduct {
   name: string;
   description: string;
   category: string;
-  priceCents: number;
-  currency: string;
+  price: Money;
   stock: number;
 }
 
 export const MAX_PRICE_CENTS = 100_000_000;
 export const MAX_STOCK = 1_000_000_000;
 
-function assertPrice(priceCents: number): void {
-  if (!Number.isSafeInteger(priceCents) || priceCents < 0 || priceCents > MAX_PRICE_CENTS) {
+function assertPrice(price: Money): void {
+  if (price.minor < 0 || price.minor > MAX_PRICE_CENTS) {
     throw new InvalidProduct(`priceCents must be an integer from 0 to ${MAX_PRICE_CENTS}`);
   }
 }
@@ -47,11 +53,12 @@ export class Product extends AggregateRoot {
   @Property({ type: 'string', length: 64 })
   category!: string;
 
+  // The price is `price` (Money); these are its columns.
   @Property({ type: 'integer' })
-  priceCents!: number;
+  private priceCents!: number;
 
   @Property({ type: 'character', length: 3 })
-  readonly currency!: string;
+  private readonly currency!: string;
 
   @Property({ type: 'integer' })
   stock!: number;
@@ -65,20 +72,36 @@ export class Product extends AggregateRoot {
   @Property({ type: 'datetime' })
   updatedAt!: Date;
 
-  @Property({ type: 'integer', version: true })
-  version!: number;
+  /** One per recorded event; the optimistic lock too (see AggregateRoot). */
+  @Property({ type: 'integer', concurrencyCheck: true })
+  streamVersion!: number;
 
   constructor(props: NewProduct) {
     super();
     // MikroORM instantiates entities without arguments while it discovers metadata.
     if (props === undefined) return;
-    assertPrice(props.priceCents);
+    assertPrice(props.price);
     if (!Number.isSafeInteger(props.stock) || props.stock < 0 || props.stock > MAX_STOCK) {
       throw new InvalidProduct(`stock must be an integer from 0 to ${MAX_STOCK}`);
     }
+    const { price, ...rest } = props;
     const now = new Date();
-    Object.assign(this, { ...props, status: 'active', createdAt: now, updatedAt: now });
+    Object.assign(this, { ...rest, status: 'active', createdAt: now, updatedAt: now });
+    this.setPrice(price);
     this.record(CatalogEvents.ProductCreated, this.snapshot());
+  }
+
+  get price(): Money {
+    return Money.of(this.priceCents, this.currency);
+  }
+
+  get isActive(): boolean {
+    return this.status === 'active';
+  }
+
+  /** How errors and people name this product. */
+  get reference(): ProductReference {
+    return { productId: this.id, sku: this.sku, name: this.name };
   }
 
   update(changes: Partial<Pick<Product, 'name' | 'description' | 'category'>>): void {
@@ -97,13 +120,19 @@ export class Product extends AggregateRoot {
     });
   }
 
-  changePrice(priceCents: number): void {
+  /** A new price in the product's own currency: a product is always priced in one currency. */
+  changePrice(price: Money): void {
     this.assertActive();
-    assertPrice(priceCents);
-    const previousPriceCents = this.priceCents;
-    this.priceCents = priceCents;
+    if (price.currency !== this.currency) throw new CurrencyMismatch(this.currency, price.currency);
+    assertPrice(price);
+    const previous = this.price;
+    this.setPrice(price);
     this.touch();
-    this.record(CatalogEvents.PriceChanged, { priceCents, previousPriceCents, currency: this.currency });
+    this.record(CatalogEvents.PriceChanged, {
+      priceCents: price.minor,
+      previousPriceCents: previous.minor,
+      currency: price.currency,
+    });
   }
 
   restock(quantity: number): void {
@@ -122,11 +151,20 @@ export class Product extends AggregateRoot {
     this.record(CatalogEvents.Discontinued, {});
   }
 
-  /** Takes stock for an order. Callers check every line first, so a shortage reports them all. */
+  /** What reserving `quantity` would lack, or undefined when there is enough. */
+  shortfall(quantity: number): StockShortage | undefined {
+    return quantity > this.stock ? { ...this.reference, requested: quantity, available: this.stock } : undefined;
+  }
+
+  /**
+   * Takes stock for an order. Several products at once go through StockReservation, which checks
+   * every one of them with these same rules before it reserves any.
+   */
   reserve(orderId: string, quantity: number): void {
-    this.assertActive();
     assertQuantity(quantity, 'quantity');
-    if (quantity > this.stock) throw new InsufficientStock(this.id, quantity, this.stock);
+    if (!this.isActive) throw new ProductsUnavailable([], [this.reference]);
+    const shortage = this.shortfall(quantity);
+    if (shortage) throw new OutOfStock([shortage]);
     this.stock -= quantity;
     this.touch();
     this.record(CatalogEvents.StockReserved, { orderId, quantity, stock: this.stock });
@@ -141,8 +179,8 @@ export class Product extends AggregateRoot {
     this.record(CatalogEvents.StockReleased, { orderId, quantity, stock: this.stock });
   }
 
-  get isActive(): boolean {
-    return this.status === 'active';
+  private setPrice(price: Money): void {
+    Object.assign(this, { priceCents: price.minor, currency: price.currency });
   }
 
   private assertActive(): void {
@@ -159,8 +197,8 @@ export class Product extends AggregateRoot {
       name: this.name,
       description: this.description,
       category: this.category,
-      priceCents: this.priceCents,
-      currency: this.currency,
+      priceCents: this.price.minor,
+      currency: this.price.currency,
       stock: this.stock,
       status: this.status,
     };

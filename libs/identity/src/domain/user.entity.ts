@@ -25,8 +25,9 @@ export class User extends AggregateRoot {
   @Property({ type: 'datetime' })
   readonly createdAt!: Date;
 
-  @Property({ type: 'integer', version: true })
-  version!: number;
+  /** One per recorded event; the optimistic lock too (see AggregateRoot). */
+  @Property({ type: 'integer', concurrencyCheck: true })
+  streamVersion!: number;
 
   constructor(props: { id: string; email: string; name: string; passwordHash: string; roles: Role[] }) {
     super();

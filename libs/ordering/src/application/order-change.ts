@@ -1,22 +1,30 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import { Product } from '@emporium/catalog';
 import type { CommandContext } from '@emporium/domain';
 import { Order } from '../domain/order.entity.js';
 import { OrderNotFound } from '../domain/order.errors.js';
 
-/** Loads an order the actor may act on; anyone else gets "not found", never "forbidden". */
+/**
+ * Loads an order the actor may see: its owner, or an admin where `admins` allows. Anyone else
+ * gets "not found", never "forbidden", so an order's existence is not leaked; what a visible
+ * order then allows (only its owner pays) is the aggregate's rule.
+ */
 export async function loadOrderFor(
   em: EntityManager,
   context: CommandContext,
   orderId: string,
-  access: 'owner' | 'owner-or-admin' | 'admin',
+  access: 'owner-or-admin' | 'admin',
 ): Promise<Order> {
   const order = await em.findOne(Order, { id: orderId });
-  const allowed =
-    access === 'owner'
-      ? order?.customerId === context.actor.id
-      : access === 'admin'
-        ? context.isAdmin()
-        : order?.isVisibleTo(context.actor);
+  const allowed = access === 'admin' ? context.isAdmin() : order?.isVisibleTo(context.actor);
   if (!order || !allowed) throw new OrderNotFound(orderId);
   return order;
+}
+
+/**
+ * Products locked `FOR UPDATE` in id order: concurrent orders for a hot product queue on the row
+ * instead of failing optimistic checks, and two orders can never deadlock.
+ */
+export function lockProducts(em: EntityManager, ids: readonly string[]): Promise<Product[]> {
+  return em.find(Product, { id: { $in: [...ids] } }, { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { id: 'asc' } });
 }

@@ -1,11 +1,12 @@
+import type { OrderLineV1 } from '@emporium/contracts';
 import { DomainError } from '@emporium/domain';
-import type { OrderLine, OrderStatus } from '../domain/order.entity.js';
+import type { OrderStatus } from '../domain/order.entity.js';
 
 export interface OrderView {
   id: string;
   customerId: string;
   status: OrderStatus;
-  lines: OrderLine[];
+  lines: OrderLineV1[];
   totalCents: number;
   currency: string;
   placedAt: string;
@@ -18,7 +19,7 @@ export interface OrderRow {
   id: string;
   customer_id: string;
   status: OrderStatus;
-  lines: OrderLine[];
+  lines: OrderLineV1[];
   total_cents: string;
   currency: string;
   placed_at: Date;

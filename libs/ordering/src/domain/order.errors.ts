@@ -16,46 +16,20 @@ export class InvalidOrderState extends DomainError {
   }
 }
 
-export class PaymentNotOverdue extends DomainError {
-  readonly kind = 'conflict';
-  readonly code = 'payment-not-overdue';
+/** The rule "only the customer who placed an order pays it", for those who may see it (admins). */
+export class OnlyOwnerPays extends DomainError {
+  readonly kind = 'forbidden';
+  readonly code = 'only-owner-pays';
   constructor(orderId: string) {
-    super(`order ${orderId} is still within its payment period`);
+    super(`only the customer who placed order ${orderId} can pay it`);
   }
 }
 
-export class OutOfStock extends DomainError {
-  readonly kind = 'conflict';
-  readonly code = 'out-of-stock';
-  constructor(readonly shortages: Array<{ productId: string; requested: number; available: number }>) {
-    super(`not enough stock for ${shortages.map((s) => s.productId).join(', ')}`);
-    Object.assign(this, { details: { products: shortages } });
-  }
-}
-
-export class ProductsUnavailable extends DomainError {
-  readonly kind = 'unprocessable';
-  readonly code = 'products-unavailable';
-  constructor(
-    readonly unknown: string[],
-    readonly discontinued: string[],
-  ) {
-    super(
-      [
-        unknown.length ? `unknown products: ${unknown.join(', ')}` : '',
-        discontinued.length ? `discontinued products: ${discontinued.join(', ')}` : '',
-      ]
-        .filter(Boolean)
-        .join('; '),
-    );
-    Object.assign(this, { details: { unknownProducts: unknown, discontinuedProducts: discontinued } });
-  }
-}
-
+/** The rule "an order is paid in one currency". */
 export class MixedCurrencies extends DomainError {
   readonly kind = 'unprocessable';
   readonly code = 'mixed-currencies';
-  constructor(currencies: string[]) {
+  constructor(currencies: readonly string[]) {
     super(`an order is paid in one currency; its products are priced in ${currencies.join(', ')}`);
   }
 }
@@ -63,4 +37,12 @@ export class MixedCurrencies extends DomainError {
 export class InvalidOrder extends DomainError {
   readonly kind = 'invalid';
   readonly code = 'invalid-order';
+}
+
+export class PaymentNotOverdue extends DomainError {
+  readonly kind = 'conflict';
+  readonly code = 'payment-not-overdue';
+  constructor(orderId: string) {
+    super(`order ${orderId} is still within its payment period`);
+  }
 }

@@ -1,5 +1,5 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { UnitOfWork, type CommandResult } from '@emporium/domain';
+import { Money, UnitOfWork, type CommandResult } from '@emporium/domain';
 import { changeProduct } from '../product-change.js';
 import { ChangePrice } from './change-price.command.js';
 import { Instrumented } from '@emporium/telemetry';
@@ -11,7 +11,7 @@ export class ChangePriceHandler implements ICommandHandler<ChangePrice> {
   @Instrumented('command')
   execute(command: ChangePrice): Promise<CommandResult> {
     return changeProduct(this.uow, command.context, command.productId, command.expectedVersion, (p) =>
-      p.changePrice(command.priceCents),
+      p.changePrice(Money.of(command.priceCents, p.price.currency)),
     );
   }
 }

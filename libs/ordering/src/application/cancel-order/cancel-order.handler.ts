@@ -1,11 +1,11 @@
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { StockReservation } from '@emporium/catalog';
 import { UnitOfWork, type CommandResult } from '@emporium/domain';
 import { Instrumented } from '@emporium/telemetry';
-import { loadOrderFor } from '../order-change.js';
-import { releaseStock } from '../release-stock.js';
+import { loadOrderFor, lockProducts } from '../order-change.js';
 import { CancelOrder } from './cancel-order.command.js';
 
-/** Cancels an order and releases its stock in the same transaction. */
+/** Cancels an order (its owner or an admin) and releases its stock in the same transaction. */
 @CommandHandler(CancelOrder)
 export class CancelOrderHandler implements ICommandHandler<CancelOrder> {
   constructor(private readonly uow: UnitOfWork) {}
@@ -15,9 +15,13 @@ export class CancelOrderHandler implements ICommandHandler<CancelOrder> {
     return this.uow.execute(context, async (em) => {
       const order = await loadOrderFor(em, context, orderId, 'owner-or-admin');
       const lines = order.cancel(
-        context.isAdmin() && context.actor.id !== order.customerId ? 'cancelled by admin' : 'cancelled by customer',
+        context.actor.id === order.customerId ? 'cancelled by customer' : 'cancelled by admin',
       );
-      await releaseStock(em, order.id, lines);
+      const products = await lockProducts(
+        em,
+        lines.map((l) => l.productId),
+      );
+      StockReservation.release(order.id, lines, products);
       return order;
     });
   }

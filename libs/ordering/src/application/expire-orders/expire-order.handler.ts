@@ -1,9 +1,10 @@
 import { LockMode } from '@mikro-orm/postgresql';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { StockReservation } from '@emporium/catalog';
 import { DomainError, UnitOfWork, type CommandResult } from '@emporium/domain';
 import { Instrumented } from '@emporium/telemetry';
 import { Order } from '../../domain/order.entity.js';
-import { releaseStock } from '../release-stock.js';
+import { lockProducts } from '../order-change.js';
 import { ExpireOrder } from './expire-order.command.js';
 
 /** Another transaction holds the order (another sweeper, or a payment about to commit). */
@@ -32,7 +33,7 @@ export class ExpireOrderHandler implements ICommandHandler<ExpireOrder> {
       const order = await em.findOne(Order, { id: orderId }, { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE });
       if (!order) throw new OrderBusy(orderId);
       const lines = order.expire(now, timeoutMs);
-      await releaseStock(em, order.id, lines);
+      StockReservation.release(order.id, lines, await lockProducts(em, lines.map((l) => l.productId)));
       return order;
     });
   }

@@ -11,8 +11,9 @@ export class PayOrderHandler implements ICommandHandler<PayOrder> {
   @Instrumented('command')
   execute({ context, orderId }: PayOrder): Promise<CommandResult> {
     return this.uow.execute(context, async (em) => {
-      const order = await loadOrderFor(em, context, orderId, 'owner');
-      order.pay();
+      // An admin sees the order but may not pay it (403); anyone else does not see it (404).
+      const order = await loadOrderFor(em, context, orderId, 'owner-or-admin');
+      order.pay(context.actor);
       return order;
     });
   }
