@@ -19,4 +19,7 @@ const manifest = {
 const header =
   '# Generated from deploy/prometheus/alerts.yml by `node deploy/prometheus/sync-k8s-rules.mjs`: edit\n' +
   '# that file, not this one. Needs the Prometheus Operator (its ruleSelector must match these labels).\n';
-writeFileSync(new URL('../k8s/monitoring/prometheus-rules.yaml', here), header + stringify(manifest, { lineWidth: 0 }));
+writeFileSync(
+  new URL('../k8s/monitoring/prometheus-rules.yaml', here),
+  header + stringify(manifest, { lineWidth: 0, singleQuote: true }),
+);
