@@ -66,12 +66,16 @@ describe('the operator view reads what the apps export', () => {
 
     const scrape = async (app: RunningApp) => (await fetch(`${app.url}/metrics`)).text();
     // The projector exports its delivery series once it has applied the product's event.
-    const projectorText = await poll(
+    await poll(
       () => scrape(projector),
       (text) => /emporium_delivery_outcomes_total\{[^}]*outcome="ack"\} [1-9]/.test(text),
       { timeoutMs: 20_000, what: 'the projector to apply the event' },
     );
-    const apiText = await scrape(api);
+    // prom-client reads all metrics of a scrape in parallel, so emporium_metric_collection_failed
+    // (set by the scrape-time gauges as they finish) shows the previous scrape's readings: as
+    // Prometheus sees it from its second scrape on, read each app twice.
+    await scrape(api);
+    const [apiText, projectorText] = await Promise.all([scrape(api), scrape(projector)]);
     const exported = new Set([...seriesNames(apiText), ...seriesNames(projectorText)]);
 
     const named = [
