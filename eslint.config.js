@@ -33,9 +33,9 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
     },
   },
-  { files: ['*.js', '*.mjs', 'bench/**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['*.js', '*.mjs', 'bench/**/*.mjs', 'deploy/**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   {
-    files: ['bench/**/*.mjs'],
+    files: ['bench/**/*.mjs', 'deploy/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', fetch: 'readonly', URL: 'readonly', setTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' } },
     rules: { 'no-empty': 'off' },
   },

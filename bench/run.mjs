@@ -1,5 +1,6 @@
 // npm run bench: the distributed system on the real PostgreSQL and RabbitMQ, measured side by side
-// with a bare Fastify + pg reference in one run. Writes bench/results/<time>.json and BENCHMARKS.md.
+// with a bare Fastify + pg reference in one run. Writes bench/results/<time>.json, its SVG charts
+// (bench/charts.mjs) and BENCHMARKS.md.
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -8,6 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { openLoop } from './open-loop.mjs';
+import { writeCharts } from './charts.mjs';
 import pg from 'pg';
 
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -566,6 +568,8 @@ const targets = [
 results.targets = targets.map(([figure, measured, met, target]) => ({ figure, measured, target, met }));
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 writeFileSync(`${ROOT}bench/results/${stamp}.json`, `${JSON.stringify(results, null, 2)}\n`);
+// SVG charts beside the JSON; BENCHMARKS.md links them (like the table, only for this machine's Node.js).
+writeCharts(`${ROOT}bench/results/${stamp}.json`, { updateDoc: !process.env.BENCH_NODE });
 const table = [
   `Run ${new Date().toISOString()} on ${results.machine.cpus} × ${results.machine.cpuModel}, ${results.machine.memoryGb} GB, Node ${results.machine.node}; ${SECONDS} s per measurement; load generator CPU shown per run in the JSON (\`bench/results/${stamp}.json\`).`,
   '',

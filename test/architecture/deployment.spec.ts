@@ -46,13 +46,15 @@ describe('deployment files', () => {
     expect(validate(document) ? [] : validate.errors).toEqual([]);
   });
 
-  it('has PostgreSQL, RabbitMQ with its management UI, Jaeger, a one-shot migration job, api and two projectors', () => {
+  it('has PostgreSQL, RabbitMQ with its management UI, Jaeger, Prometheus, Grafana, a one-shot migration job, api and two projectors', () => {
     expect(Object.keys(compose.services).sort()).toEqual([
       'api',
+      'grafana',
       'jaeger',
       'migrate',
       'postgres',
       'projector',
+      'prometheus',
       'rabbitmq',
     ]);
     expect((compose.services.projector as { deploy?: { replicas: number } }).deploy?.replicas).toBe(2);

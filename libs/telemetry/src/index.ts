@@ -10,6 +10,7 @@ export {
   projectionStatements,
   deliveryOutcomes,
   deliverySettleFailures,
+  rateLimitRejections,
   scrapedGauge,
 } from './metrics.js';
 export { Instrumented } from './instrumented.js';

@@ -74,6 +74,13 @@ export const deliverySettleFailures = new client.Counter({
   registers: [registry],
 });
 
+export const rateLimitRejections = new client.Counter({
+  name: 'emporium_rate_limit_rejections_total',
+  help: 'Requests refused with 429, by the limit they exceeded (default, auth-ip, auth-account) and route template',
+  labelNames: ['limit', 'route'] as const,
+  registers: [registry],
+});
+
 const COLLECT_TIMEOUT_MS = 2000;
 
 export const scrapeErrors = new client.Gauge({

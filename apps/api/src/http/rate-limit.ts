@@ -6,6 +6,7 @@ import {
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { AppConfig } from '@emporium/config';
+import { rateLimitRejections } from '@emporium/telemetry';
 import { ProblemException } from './problem.js';
 
 import { AUTH_ROUTE } from './rate-limit.decorator.js';
@@ -128,7 +129,11 @@ export class RateLimitGuard extends ThrottlerGuard {
     return `${throttler}:${tracker}`;
   }
 
-  protected override throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+  protected override throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
+    // generateKey above: `<throttler name>:<tracker>`.
+    const limit = detail.key.slice(0, detail.key.indexOf(':'));
+    const route = context.switchToHttp().getRequest<{ routeOptions?: { url?: string } }>().routeOptions?.url;
+    rateLimitRejections.inc({ limit, route: route ?? 'unmatched' });
     const seconds = Math.max(1, Math.ceil(detail.timeToBlockExpire || detail.timeToExpire));
     throw new ProblemException(
       429,
