@@ -1,6 +1,6 @@
 // `npm run start:dev`: the all-in-one system (embedded defaults unless DATABASE_URL/AMQP_URL are
 // set), recompiled and restarted whenever a file under apps/ or libs/ changes. Compiling is swc
-// (incremental: files are rewritten in place); the restart is a SIGTERM, so the running system
+// (scripts/compile.mjs: files are rewritten in place); the restart is a SIGTERM, so the running system
 // drains and releases its data directory before the new one starts. Ctrl-C stops both.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -8,18 +8,6 @@ import { watch } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const SWC = [
-  'node_modules/@swc/cli/bin/swc.js',
-  'apps',
-  'libs',
-  '-d',
-  'dist',
-  '--config-file',
-  '.swcrc',
-  '--ignore',
-  '**/*.spec.ts',
-  '--quiet',
-];
 const APP = [
   '--enable-source-maps',
   '--import',
@@ -27,7 +15,8 @@ const APP = [
   'dist/apps/all-in-one/src/main.js',
 ];
 
-const compile = () => spawnSync(process.execPath, SWC, { cwd: ROOT, stdio: 'inherit' }).status === 0;
+const compile = () =>
+  spawnSync(process.execPath, ['scripts/compile.mjs'], { cwd: ROOT, stdio: 'inherit' }).status === 0;
 
 let child;
 let stopping = false;
