@@ -41,8 +41,8 @@ export const ReadModel = (projection: string, eventTypes: readonly string[]): Me
  * `X-Min-Position: <position>` on a query: the request proceeds only once the projection has
  * applied that command's events, waiting at most READ_YOUR_WRITES_TIMEOUT_MS; then 503 with
  * Retry-After. A guard rather than an interceptor: it only decides when the handler may run, and
- * a route with any interceptor pays Nest's rxjs pipeline on every request, header or not (the
- * change raised traced read throughput by about a fifth, BENCHMARKS.md).
+ * a route with any interceptor pays Nest's rxjs pipeline on every request, header or not
+ * (BENCHMARKS.md).
  */
 @Injectable()
 export class ReadYourWritesGuard implements CanActivate {
