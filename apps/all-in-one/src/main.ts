@@ -57,8 +57,8 @@ try {
   const demo = running.demoData ? await seedDemoData(apps[0]) : undefined;
   // Ready means a visitor sees the shop: the demo catalog is in the read model, not only written.
   if (demo) await demoCatalogProjected(apps[0], demo.position, 60_000);
-  for (const app of apps) app.get(Lifecycle).markReady();
   if (embedded) await writeEmbeddedDatabaseUrl(running.database.dataDir, embedded.url);
+  for (const app of apps) app.get(Lifecycle).markReady();
   stopOnSignals(running.shutdownGraceMs);
   await announce(running, applied, demo);
 } catch (error) {

@@ -147,8 +147,8 @@ try {
     console.error(
       source === 'DATABASE_URL'
         ? unreachable
-        : `cannot reach the embedded database at ${config.database.url ?? ''} (from ${source}): ` +
-            'is `npm start` still running? Start it again, or set DATABASE_URL.',
+        : `cannot reach the embedded database at ${config.database.url ?? ''} (from ${source}; ` +
+            `${(error as { code?: string }).code ?? 'error'}): is \`npm start\` still running? Start it again, or set DATABASE_URL.`,
     );
     process.exit(69);
   }
