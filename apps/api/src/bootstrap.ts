@@ -104,7 +104,7 @@ export async function createApiApp(
             'x-min-position',
             'x-correlation-id',
           ],
-          exposedHeaders: ['retry-after', 'idempotent-replayed'],
+          exposedHeaders: ['retry-after', 'idempotent-replayed', 'location', 'x-min-position'],
           maxAge: 600,
         }
       : { origin: false },
