@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { INestApplicationContext } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { sql } from 'kysely';
-import { CreateProduct } from '@emporium/catalog';
+import { catalogProjectionEvents, CreateProduct } from '@emporium/catalog';
+import { ProjectionProgress } from '@emporium/projections';
 import { RegisterUser } from '@emporium/identity';
 import { CommandContext } from '@emporium/domain';
 
@@ -11,6 +13,8 @@ export interface DemoAccounts {
   admin: { email: string; password: string };
   customer: { email: string; password: string };
   products: number;
+  /** The event-log position of the last product created: the catalog is visible once it is applied. */
+  position: string;
 }
 
 const CATALOG: ReadonlyArray<[sku: string, name: string, category: string, priceCents: number, stock: number]> = [
@@ -28,6 +32,20 @@ const CATALOG: ReadonlyArray<[sku: string, name: string, category: string, price
   ['DEMO-PLT-12', 'Terracotta plant pot', 'home', 1590, 70],
 ];
 
+/** Waits until the catalog read model shows the demo catalog (the product list is what a visitor sees first). */
+export async function demoCatalogProjected(
+  app: INestApplicationContext,
+  position: string,
+  timeoutMs: number,
+): Promise<void> {
+  const progress = app.get(ProjectionProgress);
+  const deadline = Date.now() + timeoutMs;
+  while ((await progress.state('catalog', catalogProjectionEvents, position)) !== 'applied') {
+    if (Date.now() > deadline) throw new Error(`the demo catalog was not projected within ${timeoutMs} ms`);
+    await delay(20);
+  }
+}
+
 /**
  * On an empty database: a demo catalog, an admin and a customer, created through the same
  * commands as the API uses (so their events reach the projections). Passwords are generated
@@ -43,8 +61,9 @@ export async function seedDemoData(app: INestApplicationContext): Promise<DemoAc
   const customer = { email: 'customer@example.com', password: generatedPassword() };
   await commands.execute(new RegisterUser(system, admin.email, admin.password, 'Demo Admin', ['admin']));
   await commands.execute(new RegisterUser(system, customer.email, customer.password, 'Demo Customer'));
+  let position = '0';
   for (const [sku, name, category, priceCents, stock] of CATALOG) {
-    await commands.execute(
+    ({ position } = await commands.execute(
       new CreateProduct(system, {
         sku,
         name,
@@ -54,9 +73,9 @@ export async function seedDemoData(app: INestApplicationContext): Promise<DemoAc
         currency: 'EUR',
         stock,
       }),
-    );
+    ));
   }
-  return { admin, customer, products: CATALOG.length };
+  return { admin, customer, products: CATALOG.length, position };
 }
 
 function generatedPassword(): string {

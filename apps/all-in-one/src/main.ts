@@ -1,9 +1,10 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { AppConfig, ConfigError } from '@emporium/config';
+import { AppConfig, ConfigError, embeddedDatabaseUrlFile } from '@emporium/config';
+import { Lifecycle } from '@emporium/health';
 import { allEntities } from '@emporium/composition';
 import {
   EmbeddedDatabaseError,
@@ -15,7 +16,7 @@ import {
 } from '@emporium/database';
 import { startApi } from '../../api/src/bootstrap.js';
 import { startProjector } from '../../projector/src/bootstrap.js';
-import { seedDemoData, type DemoAccounts } from './demo-data.js';
+import { demoCatalogProjected, seedDemoData, type DemoAccounts } from './demo-data.js';
 
 /**
  * `npm start`: the whole system in one process. With nothing configured it runs on the embedded
@@ -45,9 +46,19 @@ try {
   }
   const applied = await migrateUp(config, allEntities);
   const running = config;
-  apps.push(await startApi(running, { shutdownHooks: false }));
-  apps.push(await startProjector(running, { shutdownHooks: false }));
+  apps.push(await startApi(running, { shutdownHooks: false, markReady: false }));
+  apps.push(
+    await startProjector(running, {
+      shutdownHooks: false,
+      markReady: false,
+      metricsAt: `${await apps[0].getUrl()}/metrics`,
+    }),
+  );
   const demo = running.demoData ? await seedDemoData(apps[0]) : undefined;
+  // Ready means a visitor sees the shop: the demo catalog is in the read model, not only written.
+  if (demo) await demoCatalogProjected(apps[0], demo.position, 60_000);
+  if (embedded) await writeEmbeddedDatabaseUrl(running.database.dataDir, embedded.url);
+  for (const app of apps) app.get(Lifecycle).markReady();
   stopOnSignals(running.shutdownGraceMs);
   await announce(running, applied, demo);
 } catch (error) {
@@ -115,6 +126,7 @@ function stopOnSignals(graceMs: number): void {
     void (async () => {
       // Requests first (the api stops accepting and finishes what it has), then projections.
       for (const app of apps) await app.close();
+      if (embedded) await rm(embeddedDatabaseUrlFile(embedded.dataDir), { force: true });
       await embedded?.close();
       console.log('stopped');
       process.exit(0);
@@ -141,10 +153,13 @@ async function announce(current: AppConfig, applied: string[], demo: DemoAccount
         : `RabbitMQ at ${redacted(current.amqp.url)} (AMQP_URL)`
     }`,
     `  migrations  ${applied.length ? `applied ${applied.length}` : 'up to date'}`,
-    `  API         ${api}/api/v1`,
+    `  API         ${api}/api/v1/products (every route is under /api/v1; see the OpenAPI UI)`,
     `  OpenAPI UI  ${api}/docs`,
     `  health      ${api}/health (api), ${projector}/health (projections)`,
-    ...(embedded ? [`  tools       DATABASE_URL=${embedded.url} (while this process runs)`] : []),
+    `  metrics     ${api}/metrics (the whole process; the projections' port serves none)`,
+    ...(embedded
+      ? [`  tools       DATABASE_URL=${embedded.url} (while this process runs; \`npm run cli\` finds it without)`]
+      : []),
   ];
   if (demo) {
     lines.push(
@@ -152,10 +167,16 @@ async function announce(current: AppConfig, applied: string[], demo: DemoAccount
       `Demo data: ${demo.products} products, and two accounts. Their passwords are shown this once; note them:`,
       `  admin     ${demo.admin.email}  ${demo.admin.password}`,
       `  customer  ${demo.customer.email}  ${demo.customer.password}`,
+      `Lost them? Stop this process and run \`npm run demo:reset\` (deletes ${current.database.dataDir}: all data), then start again.`,
     );
   }
   lines.push('', 'Ctrl-C stops it; the data stays for the next start.', '');
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Where tools (the CLI) find the embedded database while this process runs. */
+async function writeEmbeddedDatabaseUrl(dataDir: string, url: string): Promise<void> {
+  await writeFile(embeddedDatabaseUrlFile(dataDir), `${url}\n`, { mode: 0o600 });
 }
 
 function redacted(url: string): string {

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger as NestLogger, RequestMethod } from '@nestjs/common';
+import { Logger as NestLogger, RequestMethod, type LoggerService } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -18,6 +18,8 @@ import { buildOpenApiDocument, serveOpenApi } from './openapi.js';
  */
 export interface StartOptions {
   shutdownHooks?: boolean;
+  /** `false`: the owner marks the app ready itself (the all-in-one, once the demo data is visible). */
+  markReady?: boolean;
 }
 
 export async function createApiApp(
@@ -46,7 +48,7 @@ export async function createApiApp(
     bodyParser: false,
     logger: config.logLevel === 'silent' ? false : undefined,
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(new WithoutControllerPrefixLines(app.get(Logger)));
   recordHttpMetrics(app.getHttpAdapter().getInstance());
   nameHttpSpansByRoute(app.getHttpAdapter().getInstance());
   app.setGlobalPrefix('api/v1', {
@@ -66,6 +68,16 @@ export async function createApiApp(
     },
     strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
   });
+  // The UI's page links its assets relative to `/docs`: every other spelling of the page is sent there.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', async (request, reply) => {
+      const [path, query] = request.url.split('?', 2);
+      if (path === '/docs/' || path === '/docs/index.html') {
+        return reply.redirect(query === undefined ? '/docs' : `/docs?${query}`, 301);
+      }
+    });
   app
     .getHttpAdapter()
     .getInstance()
@@ -92,7 +104,7 @@ export async function createApiApp(
             'x-min-position',
             'x-correlation-id',
           ],
-          exposedHeaders: ['retry-after', 'idempotent-replayed'],
+          exposedHeaders: ['retry-after', 'idempotent-replayed', 'location', 'x-min-position'],
           maxAge: 600,
         }
       : { origin: false },
@@ -105,11 +117,43 @@ export async function createApiApp(
   return app;
 }
 
+/**
+ * Nest logs each controller once with its path under the global prefix ("HealthController
+ * {/api/v1/health}"), even for the routes excluded from it; the per-route lines that follow
+ * ("Mapped {/health, GET}") are the true ones, so the controller lines are left out.
+ */
+class WithoutControllerPrefixLines implements LoggerService {
+  constructor(private readonly inner: LoggerService) {}
+
+  log(message: unknown, ...rest: unknown[]): void {
+    if (rest.at(-1) === 'RoutesResolver') return;
+    this.inner.log(message, ...rest);
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.inner.error(message, ...rest);
+  }
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.inner.warn(message, ...rest);
+  }
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.inner.debug?.(message, ...rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.inner.verbose?.(message, ...rest);
+  }
+  fatal(message: unknown, ...rest: unknown[]): void {
+    this.inner.fatal?.(message, ...rest);
+  }
+}
+
 export async function startApi(config: AppConfig, options: StartOptions = {}): Promise<NestFastifyApplication> {
   const app = await createApiApp(config, options);
   await app.listen({ port: config.port, host: config.host });
-  app.get(Lifecycle).markReady();
+  if (options.markReady !== false) app.get(Lifecycle).markReady();
   for (const warning of config.warnings) new NestLogger('Config').warn(warning);
-  new NestLogger('Api').log(`api listening on ${await app.getUrl()} (docs at /docs, health at /health)`);
+  const url = await app.getUrl();
+  new NestLogger('Api').log(
+    `api listening on ${url}: ${url}/api/v1/products, docs ${url}/docs, health ${url}/health, metrics ${url}/metrics`,
+  );
   return app;
 }

@@ -1,13 +1,15 @@
 import 'reflect-metadata';
+import { readFile } from 'node:fs/promises';
 import { Logger } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { allEntities, createProjections, projectionSubscriptions } from '@emporium/composition';
-import { AppConfig, ConfigError } from '@emporium/config';
-import { createOrmOptions } from '@emporium/database';
+import { AppConfig, ConfigError, embeddedDatabaseUrlFile } from '@emporium/config';
+import { createOrmOptions, unreachableDatabase } from '@emporium/database';
 import { ProjectionRebuild, ProjectionRunner } from '@emporium/projections';
 import { Operations } from './operations.js';
+import { formatTable } from './table.js';
 
 /**
  * `npm run cli -- <command>`: what an on-call engineer does to the running system.
@@ -17,8 +19,24 @@ import { Operations } from './operations.js';
 Logger.overrideLogger(['error']);
 
 let config: AppConfig;
+/** Where the database URL came from, for messages. */
+let source = 'DATABASE_URL';
 try {
   config = AppConfig.fromEnvironment(process.env);
+  if (config.database.url === undefined) {
+    // No DATABASE_URL: the embedded system started by `npm start` in DATA_DIR, if it runs.
+    const file = embeddedDatabaseUrlFile(config.database.dataDir);
+    const url = (await readFile(file, 'utf8').catch(() => '')).trim();
+    if (!url) {
+      console.error(
+        `DATABASE_URL is not set and no embedded system is running in DATA_DIR (${config.database.dataDir}): ` +
+          'start it with `npm start` (in this directory, or with the same DATA_DIR), or set DATABASE_URL to a PostgreSQL server',
+      );
+      process.exit(69); // EX_UNAVAILABLE
+    }
+    config = config.withEmbeddedDatabase(url);
+    source = `${file}, written by \`npm start\``;
+  }
 } catch (error) {
   if (error instanceof ConfigError) {
     console.error(error.message);
@@ -42,7 +60,7 @@ projectionsCommand
   .action(async (options: { json?: boolean }) => {
     const rows = await operations.status();
     if (options.json) console.log(JSON.stringify(rows));
-    else console.table(rows);
+    else console.log(formatTable(rows));
   });
 
 projectionsCommand
@@ -88,7 +106,7 @@ dlq
     const letters = await operations.list(projection);
     if (options.json)
       console.log(JSON.stringify(letters.map(({ body: _body, headers: _headers, ...summary }) => summary)));
-    else console.table(letters.map(({ body: _body, headers: _headers, ...summary }) => summary));
+    else console.log(formatTable(letters.map(({ body: _body, headers: _headers, ...summary }) => summary)));
   });
 dlq
   .command('show')
@@ -124,6 +142,16 @@ try {
   await program.parseAsync(process.argv);
   await operations.close();
 } catch (error) {
+  const unreachable = unreachableDatabase(error, config);
+  if (unreachable) {
+    console.error(
+      source === 'DATABASE_URL'
+        ? unreachable
+        : `cannot reach the embedded database at ${config.database.url ?? ''} (from ${source}; ` +
+            `${(error as { code?: string }).code ?? 'error'}): is \`npm start\` still running? Start it again, or set DATABASE_URL.`,
+    );
+    process.exit(69);
+  }
   console.error(`error: ${(error as Error).message}`);
   process.exit(1);
 }

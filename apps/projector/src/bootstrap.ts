@@ -21,7 +21,19 @@ export async function startProjector(
   {
     shutdownHooks = true,
     projections = projectionTypes,
-  }: { shutdownHooks?: boolean; projections?: ReadonlyArray<Type<Projection>> } = {},
+    markReady = true,
+    metricsAt,
+  }: {
+    shutdownHooks?: boolean;
+    projections?: ReadonlyArray<Type<Projection>>;
+    /** `false`: the owner marks the app ready itself. */
+    markReady?: boolean;
+    /**
+     * Where this process's metrics are served instead (the all-in-one's api port): one registry
+     * scraped on two ports would count everything twice.
+     */
+    metricsAt?: string;
+  } = {},
 ): Promise<NestFastifyApplication> {
   const subscriptions = subscriptionsOf(projections);
   const server = deliveryServer(config, subscriptions);
@@ -32,6 +44,18 @@ export async function startProjector(
   );
   app.useLogger(app.get(Logger));
   recordHttpMetrics(app.getHttpAdapter().getInstance());
+  if (metricsAt !== undefined) {
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .addHook('onRequest', async (request, reply) => {
+        if (request.url.split('?')[0] !== '/metrics') return;
+        return reply
+          .status(404)
+          .header('content-type', 'text/plain; charset=utf-8')
+          .send(`this process's metrics are served once, on the api port: ${metricsAt}\n`);
+      });
+  }
   const runner = app.get(ProjectionRunner);
   for (const { name } of subscriptions) server.subscribe(name, (event) => runner.apply(name, event));
   app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
@@ -41,7 +65,7 @@ export async function startProjector(
   }
   await app.startAllMicroservices();
   await app.listen({ port: config.projectorPort, host: config.host });
-  app.get(Lifecycle).markReady();
+  if (markReady) app.get(Lifecycle).markReady();
   new NestLogger('Projector').log(
     `projector consuming ${subscriptions.map((p) => p.name).join(', ')} from ${
       config.amqp.url === undefined ? 'event_log (in-process transport)' : 'RabbitMQ'

@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { environmentSchema, type Environment } from './config.schema.js';
 
@@ -14,6 +15,14 @@ export function requireDatabaseUrl(config: AppConfig, who: string): string {
     ]);
   }
   return config.database.url;
+}
+
+/**
+ * The file in which a running all-in-one process on the embedded database publishes its socket's
+ * URL, so tools on the same machine (the CLI) find it without DATABASE_URL.
+ */
+export function embeddedDatabaseUrlFile(dataDir: string): string {
+  return join(resolve(dataDir), 'database-url');
 }
 
 /** The broker URL for a process that talks to RabbitMQ itself. */

@@ -13,7 +13,7 @@ export class DatabaseModule {
       driver: PostgreSqlDriver,
       inject: [AppConfig],
       // No per-request EntityManager context: every handler forks its own, so the middleware forked
-      // one per request for nothing (~8 % of a read's CPU, BENCHMARKS.md).
+      // one per request for nothing (BENCHMARKS.md).
       useFactory: (config: AppConfig) => ({
         ...createOrmOptions(config, entities, applicationName),
         registerRequestContext: false,

@@ -19,8 +19,7 @@ type Handler = (request: IncomingMessage, response: ServerResponse) => void;
  *   (the semantic conventions' rule for server spans);
  * - one `context.with` per request. The OpenTelemetry http instrumentation, which this replaces,
  *   also binds the request's and response's emitters to the context (seven methods wrapped on each
- *   object, every request): replacing it raised traced read throughput by about a fifth
- *   (BENCHMARKS.md, ADR 0009).
+ *   object, every request), a cost measured in BENCHMARKS.md (ADR 0009).
  *   Body chunks still see the span: Node emits them in the request's async context.
  *
  * Fastify applies its timeout options only to servers it creates, so they are applied here

@@ -21,7 +21,7 @@ export interface Banner {
 }
 
 export function parseBanner(output: string): Banner | undefined {
-  const api = /^ {2}API +(http\S+)\/api\/v1$/m.exec(output);
+  const api = /^ {2}API +(http\S+?)\/api\/v1\/products\b/m.exec(output);
   const health = /^ {2}health +\S+ \(api\), (http\S+)\/health \(projections\)$/m.exec(output);
   if (!api || !health) return undefined;
   const tools = /^ {2}tools +DATABASE_URL=(\S+)/m.exec(output);

@@ -27,7 +27,7 @@ export class JwtStrategy extends PassportStrategy(Strategy) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
       // A key object built once: given a string, jsonwebtoken first tries to parse it as a public
-      // key on every request (a failing createPublicKey cost ~8 % of an authenticated request's CPU).
+      // key on every request (a failing createPublicKey showed up in profiles; BENCHMARKS.md).
       // passport-jwt hands the value through to jsonwebtoken untouched; its type says string | Buffer.
       secretOrKey: verificationKey(config.jwt.algorithm, config.jwt.verifyKey) as unknown as Buffer,
       // Exactly the configured algorithm: no `none`, and no RS256 public key replayed as an HMAC secret.

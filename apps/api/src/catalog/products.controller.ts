@@ -1,18 +1,6 @@
-import {
-  applyDecorators,
-  Body,
-  Controller,
-  Get,
-  Headers,
-  HttpCode,
-  Param,
-  Patch,
-  Post,
-  Put,
-  Query,
-} from '@nestjs/common';
+import { applyDecorators, Body, Controller, Get, Headers, Param, Patch, Post, Put, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import {
   catalogProjectionEvents,
   ChangePrice,
@@ -26,7 +14,8 @@ import {
 import type { CommandContext } from '@emporium/domain';
 import { Idempotent } from '../http/idempotency.interceptor.js';
 import { CommandCtx, Public, Roles } from '../auth/auth.decorators.js';
-import { ApiAuthenticated, ApiMinPosition, ApiProblems } from '../http/api-docs.js';
+import { ApiAuthenticated, ApiMinPosition, ApiProblems, NOT_YET_READABLE } from '../http/api-docs.js';
+import { CommandResponse } from '../http/command-response.js';
 import { CommandResultDto } from '../http/common.dto.js';
 import { parseIfMatch, ResourceId } from '../http/params.js';
 import { ReadModel } from '../http/read-your-writes.guard.js';
@@ -54,7 +43,7 @@ const ProductChange = (): MethodDecorator =>
     Roles('admin'),
     ApiAuthenticated(),
     IfMatch(),
-    ApiOkResponse({ type: CommandResultDto }),
+    CommandResponse(),
     ApiProblems([403, 'admin only'], [404, 'no such product'], [409, 'discontinued'], [412, 'stale If-Match']),
   );
 
@@ -70,7 +59,7 @@ export class ProductsController {
   @Roles('admin')
   @ApiAuthenticated()
   @Idempotent()
-  @ApiCreatedResponse({ type: CommandResultDto })
+  @CommandResponse({ created: { collection: 'products' } })
   @ApiProblems([400, 'invalid input'], [403, 'admin only'], [409, 'duplicate SKU'])
   create(@Body() body: CreateProductDto, @CommandCtx() ctx: CommandContext): Promise<CommandResultDto> {
     return this.commands.execute(new CreateProduct(ctx, { ...body }));
@@ -101,7 +90,6 @@ export class ProductsController {
   }
 
   @Post(':id/restock')
-  @HttpCode(200)
   @ProductChange()
   @Idempotent()
   @ApiProblems([400, 'invalid input or If-Match'])
@@ -115,7 +103,6 @@ export class ProductsController {
   }
 
   @Post(':id/discontinue')
-  @HttpCode(200)
   @ProductChange()
   @Idempotent()
   @ApiProblems([400, 'invalid input or If-Match'])
@@ -142,7 +129,7 @@ export class ProductsController {
   @ReadModel('catalog', catalogProjectionEvents)
   @ApiMinPosition()
   @ApiOkResponse({ type: ProductDto })
-  @ApiProblems([404, 'no such product'], [503, 'read model behind X-Min-Position'])
+  @ApiProblems([404, NOT_YET_READABLE('product')], [503, 'read model behind X-Min-Position'])
   get(@Param('id', ResourceId()) id: string): Promise<ProductDto> {
     return this.queries.execute(new GetProduct(id));
   }

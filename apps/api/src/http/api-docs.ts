@@ -27,3 +27,11 @@ export const ApiMinPosition = (): MethodDecorator =>
   });
 
 export { ProblemDto };
+
+/**
+ * A query's 404 for one resource. Right after a command the read model may not have it yet: the
+ * answer then says to send X-Min-Position (ProblemFilter adds that to the detail).
+ */
+export const NOT_YET_READABLE = (resource: string, qualifier = ''): string =>
+  `no such ${resource}${qualifier}; right after creating it, send the command's position as X-Min-Position ` +
+  'to wait until it is readable';

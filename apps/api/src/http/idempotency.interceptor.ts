@@ -15,6 +15,7 @@ import { HTTP_CODE_METADATA } from '@nestjs/common/constants.js';
 import { Reflector } from '@nestjs/core';
 import { ApiHeader } from '@nestjs/swagger';
 import { ApiProblems } from './api-docs.js';
+import { applyCommandHeaders, commandResponseOptions } from './command-response.js';
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { FastifyReply } from 'fastify';
 import { sql } from 'kysely';
@@ -196,6 +197,11 @@ export class IdempotencyInterceptor implements NestInterceptor, OnModuleInit, On
       } = stored.response_body as Problem;
       throw new ProblemException(stored.status_code, code, detail, rest);
     }
+    applyCommandHeaders(
+      context.switchToHttp().getResponse<FastifyReply>(),
+      commandResponseOptions(this.reflector, context),
+      stored.response_body,
+    );
     return stored.response_body;
   }
 

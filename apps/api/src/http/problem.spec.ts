@@ -1,3 +1,4 @@
+import { UnsupportedMediaTypeException } from '@nestjs/common';
 import { DriverException } from '@mikro-orm/core';
 import { toProblem } from './problem.js';
 
@@ -42,5 +43,20 @@ describe('toProblem', () => {
     const { problem, headers } = toProblem(new TypeError('x is undefined'), false);
     expect(problem).toMatchObject({ status: 500, code: 'internal-error' });
     expect(headers).toEqual({});
+  });
+
+  it.each([
+    ['raised by Nest', new UnsupportedMediaTypeException()],
+    [
+      'raised by Fastify',
+      Object.assign(new Error('Unsupported Media Type: text/plain'), {
+        statusCode: 415,
+        code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+      }),
+    ],
+  ])('tells a client with the wrong content type (%s) to send application/json', (_by, error) => {
+    const { problem } = toProblem(error, false);
+    expect(problem).toMatchObject({ status: 415, code: 'unsupported-media-type' });
+    expect(problem.detail).toMatch(/Content-Type: application\/json/);
   });
 });

@@ -39,6 +39,9 @@ export class ProblemException extends HttpException {
 
 const logger = new Logger('Problem');
 
+const UNSUPPORTED_MEDIA_TYPE =
+  'unsupported content type: send the body as JSON with the header Content-Type: application/json';
+
 /** What a 503 for an unavailable database asks clients to wait (a restart takes a few seconds). */
 const DATABASE_RETRY_AFTER_SECONDS = 2;
 
@@ -92,7 +95,7 @@ export function toProblem(error: unknown, log = true): { problem: Problem; heade
         ? message
         : error.message;
     const code = HttpStatus[status]?.toLowerCase().replace(/_/g, '-') ?? 'error';
-    return { problem: problem(status, code, detail), headers: {} };
+    return { problem: problem(status, code, status === 415 ? UNSUPPORTED_MEDIA_TYPE : detail), headers: {} };
   }
   // Errors raised by Fastify before routing: malformed JSON, body too large, bad content type.
   const fastify = error as { statusCode?: number; code?: string; message?: string };
@@ -101,12 +104,15 @@ export function toProblem(error: unknown, log = true): { problem: Problem; heade
       fastify.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
         ? 'request body is too large'
         : fastify.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-          ? 'unsupported content type: send application/json'
+          ? UNSUPPORTED_MEDIA_TYPE
           : fastify.code?.startsWith('FST_ERR_CTP')
             ? 'request body is not valid JSON'
             : (fastify.message ?? 'bad request');
     const code = HttpStatus[fastify.statusCode]?.toLowerCase().replace(/_/g, '-') ?? 'bad-request';
-    return { problem: problem(fastify.statusCode, code, detail), headers: {} };
+    return {
+      problem: problem(fastify.statusCode, code, fastify.statusCode === 415 ? UNSUPPORTED_MEDIA_TYPE : detail),
+      headers: {},
+    };
   }
   // The database is down, restarting, out of connections or resources, or the connection broke:
   // nothing the client did, and worth a retry (with the same Idempotency-Key, a retried command

@@ -52,9 +52,8 @@ interface Window {
 
 /**
  * The fixed windows above as one counter per key. @nestjs/throttler's default storage keeps a
- * timestamp per hit and filters the whole list on every request (O(hits in the window): at a few
- * thousand requests per second that was ~5 % of a request's CPU, and its memory grows with the
- * limit). A client over its limit is blocked for blockDuration (the window by default), as before.
+ * timestamp per hit and filters the whole list on every request (O(hits in the window): a visible
+ * share of each request's CPU in profiles, BENCHMARKS.md; and its memory grows with the limit). A client over its limit is blocked for blockDuration (the window by default), as before.
  */
 export class FixedWindowStorage implements ThrottlerStorage, OnModuleDestroy {
   private readonly windows = new Map<string, Window>();

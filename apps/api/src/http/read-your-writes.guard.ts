@@ -21,6 +21,12 @@ export interface ReadModelRef {
   eventTypes: readonly string[];
 }
 
+/** A request to a query route, as the problem filter sees it. */
+export interface ReadModelRequest extends FastifyRequest {
+  /** The projection serving this route (set for every query route, header or not). */
+  readModel?: string;
+}
+
 /**
  * Marks a query route as served by a projection, enabling `X-Min-Position`. The guard is bound to
  * these routes only, after the global ones (rate limit, authentication, roles).
@@ -35,8 +41,8 @@ export const ReadModel = (projection: string, eventTypes: readonly string[]): Me
  * `X-Min-Position: <position>` on a query: the request proceeds only once the projection has
  * applied that command's events, waiting at most READ_YOUR_WRITES_TIMEOUT_MS; then 503 with
  * Retry-After. A guard rather than an interceptor: it only decides when the handler may run, and
- * a route with any interceptor pays Nest's rxjs pipeline on every request, header or not (the
- * change raised traced read throughput by about a fifth, BENCHMARKS.md).
+ * a route with any interceptor pays Nest's rxjs pipeline on every request, header or not
+ * (BENCHMARKS.md).
  */
 @Injectable()
 export class ReadYourWritesGuard implements CanActivate {
@@ -53,6 +59,7 @@ export class ReadYourWritesGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const header = request.headers['x-min-position'];
     const ref = this.reflector.get<ReadModelRef | undefined>(READ_MODEL, context.getHandler());
+    if (ref) (request as ReadModelRequest).readModel = ref.projection;
     if (header === undefined || !ref) return true;
     if (typeof header !== 'string' || !/^[1-9]\d{0,17}$/.test(header)) {
       throw new ProblemException(

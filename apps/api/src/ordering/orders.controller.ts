@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Actor, CommandContext } from '@emporium/domain';
 import {
   CancelOrder,
@@ -15,7 +15,8 @@ import {
 } from '@emporium/ordering';
 import { Idempotent } from '../http/idempotency.interceptor.js';
 import { CommandCtx, CurrentActor, Roles } from '../auth/auth.decorators.js';
-import { ApiAuthenticated, ApiMinPosition, ApiProblems } from '../http/api-docs.js';
+import { ApiAuthenticated, ApiMinPosition, ApiProblems, NOT_YET_READABLE } from '../http/api-docs.js';
+import { CommandResponse } from '../http/command-response.js';
 import { CommandResultDto } from '../http/common.dto.js';
 import { ResourceId } from '../http/params.js';
 import { ProblemException } from '../http/problem.js';
@@ -41,7 +42,7 @@ export class OrdersController {
   @Post()
   @Roles('customer')
   @Idempotent()
-  @ApiCreatedResponse({ type: CommandResultDto })
+  @CommandResponse({ created: { collection: 'orders' } })
   @ApiProblems(
     [400, 'invalid input'],
     [403, 'only customers place orders'],
@@ -53,9 +54,8 @@ export class OrdersController {
   }
 
   @Post(':id/pay')
-  @HttpCode(200)
   @Idempotent()
-  @ApiOkResponse({ type: CommandResultDto })
+  @CommandResponse()
   @ApiProblems(
     [403, "only the order's owner pays (an admin sees it but may not pay it)"],
     [404, 'no such order (or not yours)'],
@@ -66,19 +66,17 @@ export class OrdersController {
   }
 
   @Post(':id/cancel')
-  @HttpCode(200)
   @Idempotent()
-  @ApiOkResponse({ type: CommandResultDto })
+  @CommandResponse()
   @ApiProblems([404, 'no such order (or not yours)'], [409, 'already shipped or cancelled'])
   cancel(@Param('id', ResourceId()) id: string, @CommandCtx() ctx: CommandContext): Promise<CommandResultDto> {
     return this.commands.execute(new CancelOrder(ctx, id));
   }
 
   @Post(':id/ship')
-  @HttpCode(200)
   @Roles('admin')
   @Idempotent()
-  @ApiOkResponse({ type: CommandResultDto })
+  @CommandResponse()
   @ApiProblems([403, 'admin only'], [404, 'no such order'], [409, 'not paid yet'])
   ship(@Param('id', ResourceId()) id: string, @CommandCtx() ctx: CommandContext): Promise<CommandResultDto> {
     return this.commands.execute(new ShipOrder(ctx, id));
@@ -97,7 +95,7 @@ export class OrdersController {
   @ReadModel('orders', ordersProjectionEvents)
   @ApiMinPosition()
   @ApiOkResponse({ type: OrderDto })
-  @ApiProblems([404, 'no such order (or not yours)'], [503, 'read model behind X-Min-Position'])
+  @ApiProblems([404, NOT_YET_READABLE('order', ' (or not yours)')], [503, 'read model behind X-Min-Position'])
   get(@Param('id', ResourceId()) id: string, @CurrentActor() actor: Actor): Promise<OrderDto> {
     return this.queries.execute(new GetOrder(actor, id));
   }

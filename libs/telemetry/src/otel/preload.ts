@@ -14,7 +14,7 @@
  * one per SQL statement and broker publish; in the projector, one consumer span per delivery and
  * projection (the delivery core's) whose transaction's statements are events, not spans. The http, Fastify and Nest instrumentations are
  * not loaded. The http one bound every request's and response's emitters to the span's context
- * (dropping it raised traced read throughput by a fifth). The Fastify and Nest ones added three to
+ * (BENCHMARKS.md). The Fastify and Nest ones added three to
  * four spans per request that repeated the HTTP span's timing (docs/adr/0009-observability.md,
  * BENCHMARKS.md).
  */
