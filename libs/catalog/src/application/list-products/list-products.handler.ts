@@ -31,6 +31,7 @@ function keyset<V extends string | number>(
     page(query: Products, raw: string | undefined, filter: ProductFilter): Products {
       const ordered = query.orderBy(column, direction).orderBy('id', direction);
       if (raw === undefined) return ordered;
+      // The cursor's first value has this sort's kind (checked by decode), so it fits the column.
       const [after, id] = cursor.decode(raw, cursorFilter(filter));
       return ordered.where((eb) =>
         eb(eb.refTuple(column, 'id'), direction === 'desc' ? '<' : '>', eb.tuple(after as never, id)),
