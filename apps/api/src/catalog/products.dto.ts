@@ -99,7 +99,14 @@ const toBoolean = ({ value }: { value: unknown }): unknown =>
 
 const PriceBound = (description: string, deprecated = false): PropertyDecorator => {
   const decorators = [IsOptional(), Type(() => Number), IsInt(), Min(0), Max(MAX_PRICE_CENTS)];
-  const doc = ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: MAX_PRICE_CENTS, description, deprecated });
+  const doc = ApiPropertyOptional({
+    type: 'integer',
+    format: 'int32',
+    minimum: 0,
+    maximum: MAX_PRICE_CENTS,
+    description,
+    deprecated,
+  });
   return (target, key) => [doc, ...decorators].forEach((decorate) => decorate(target, key));
 };
 
