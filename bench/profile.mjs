@@ -128,7 +128,7 @@ const pick = (l) => l[Math.floor(Math.random() * l.length)];
 const order = () => ({ method: 'POST', path: '/api/v1/orders', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ lines: [{ productId: pick(ids), quantity: 1 }] }) });
 const requests = {
   get: [{ setupRequest: (r) => ({ ...r, path: `/api/v1/products/${pick(ids)}` }) }],
-  list: [{ setupRequest: (r) => ({ ...r, path: `/api/v1/products?category=c${Math.floor(Math.random() * 10)}&minPrice=1000` }) }],
+  list: [{ setupRequest: (r) => ({ ...r, path: `/api/v1/products?category=c${Math.floor(Math.random() * 10)}&minPriceCents=1000` }) }],
   orders: [{ method: 'POST', setupRequest: (r) => ({ ...r, ...order() }) }],
 }[mode];
 const probe = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });

@@ -338,9 +338,9 @@ results.runs.tracing = {
 results.runs.productByIdAt3000 = await steady('api GET /products/:id at 3000 req/s', {
   url: base, rate: 3000, next: () => ({ path: `/api/v1/products/${pick(productIds)}` }),
 });
-results.runs.categoryPrice = await cannon('api GET /products?category&minPrice', {
+results.runs.categoryPrice = await cannon('api GET /products?category&minPriceCents', {
   url: base,
-  requests: [{ setupRequest: (req) => ({ ...req, path: `/api/v1/products?category=c${Math.floor(Math.random() * 10)}&minPrice=1000` }) }],
+  requests: [{ setupRequest: (req) => ({ ...req, path: `/api/v1/products?category=c${Math.floor(Math.random() * 10)}&minPriceCents=1000` }) }],
 });
 
 const orderBody = () => ({

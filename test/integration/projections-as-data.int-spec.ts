@@ -7,10 +7,10 @@ import { connect } from 'amqplib';
 import { AppConfig } from '@emporium/config';
 import { OrderingEvents, type DomainEvent } from '@emporium/contracts';
 import { projectionTypes, subscriptionsOf } from '@emporium/composition';
-import { createOrmOptions } from '@emporium/database';
+import { createOrmOptions, type ReadDb } from '@emporium/database';
 import { CommandContext, UnitOfWork } from '@emporium/domain';
 import { OutboxRelay } from '@emporium/messaging';
-import type { Db, Projection } from '@emporium/projections';
+import type { Projection } from '@emporium/projections';
 import {
   allEntities,
   anOrder,
@@ -33,7 +33,7 @@ class OrdersPerCustomer implements Projection<typeof OrderingEvents.OrderPlaced>
   readonly eventTypes = [OrderingEvents.OrderPlaced];
   readonly tables = ['test_orders_per_customer'];
 
-  async apply(events: readonly Placed[], db: Db): Promise<void> {
+  async apply(events: readonly Placed[], db: ReadDb): Promise<void> {
     const counts = new Map<string, number>();
     for (const e of events) counts.set(e.payload.customerId, (counts.get(e.payload.customerId) ?? 0) + 1);
     const rows = [...counts].sort(([a], [b]) => (a < b ? -1 : 1));

@@ -1,6 +1,13 @@
+import { CategoriesController } from './catalog/categories.controller.js';
 import { ProductsController } from './catalog/products.controller.js';
 import { AuthController } from './identity/auth.controller.js';
 import { OrdersController, SalesController } from './ordering/orders.controller.js';
 
 /** Every HTTP controller of the api: the route inventory test walks this list. */
-export const apiControllers = [AuthController, ProductsController, OrdersController, SalesController];
+export const apiControllers = [
+  AuthController,
+  ProductsController,
+  CategoriesController,
+  OrdersController,
+  SalesController,
+];

@@ -44,6 +44,7 @@ describe('route inventory (OWASP API5, API9)', () => {
     // Authentication is a global guard: a route is public only through @Public().
     const publicRoutes = routes.filter((r) => r.isPublic).map((r) => `${r.method} ${r.path}`);
     expect(publicRoutes.sort()).toEqual([
+      'get /api/v1/categories',
       'get /api/v1/products',
       'get /api/v1/products/{id}',
       'post /api/v1/auth/login',

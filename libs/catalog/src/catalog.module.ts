@@ -6,6 +6,7 @@ import { RestockHandler } from './application/restock/restock.handler.js';
 import { DiscontinueHandler } from './application/discontinue/discontinue.handler.js';
 import { ListProductsHandler } from './application/list-products/list-products.handler.js';
 import { GetProductHandler } from './application/get-product/get-product.handler.js';
+import { ListCategoriesHandler } from './application/list-categories/list-categories.handler.js';
 
 const commandHandlers = [
   CreateProductHandler,
@@ -14,7 +15,7 @@ const commandHandlers = [
   RestockHandler,
   DiscontinueHandler,
 ];
-const queryHandlers = [ListProductsHandler, GetProductHandler];
+const queryHandlers = [ListProductsHandler, GetProductHandler, ListCategoriesHandler];
 
 @Module({ providers: [...commandHandlers, ...queryHandlers] })
 export class CatalogModule {}

@@ -15,7 +15,13 @@ export {
   type ProductSort,
 } from './application/list-products/list-products.query.js';
 export { GetProduct } from './application/get-product/get-product.query.js';
-export { InvalidCursor, type ProductView } from './application/product-view.js';
+export {
+  ListCategories,
+  MAX_CATEGORIES,
+  type CategoryView,
+} from './application/list-categories/list-categories.query.js';
+export { CATEGORY_NAME, normalizeCategory } from './domain/category.js';
+export { type ProductView } from './application/product-view.js';
 export { CatalogProjection, catalogProjectionEvents } from './projections/catalog.projection.js';
 export { CatalogModule } from './catalog.module.js';
 

@@ -30,7 +30,8 @@ export interface EventEnvelope<TType extends string = string, TPayload = unknown
   metadata: EventMetadata;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A UUID in its canonical text form (any case): event ids, aggregate ids, keyset cursors. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Structural check of a message body; returns the reason it is unreadable, or undefined. */
 export function envelopeProblem(value: unknown): string | undefined {

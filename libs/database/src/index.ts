@@ -8,4 +8,5 @@ export {
   startEmbeddedDatabase,
   type EmbeddedDatabase,
 } from './embedded-database.js';
-export { readQuery } from './read-query.js';
+export { readDb, type ReadDb } from './read-db.js';
+export * from './read-models.js';

@@ -1,7 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { DomainEvent, EventType } from '@emporium/contracts';
+import type { ReadDb } from '@emporium/database';
 
-/** Kysely bound to the projection's transaction; projections write read models with plain SQL. */
+/**
+ * The runner's view of a transaction: it also writes its bookkeeping tables (inbox, streams),
+ * which are not read models. A projection sees the same transaction typed as `ReadDb`.
+ */
 export type Db = Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /**
@@ -22,7 +26,7 @@ export interface Projection<T extends EventType = EventType> {
   readonly eventTypes: readonly T[];
   /** The read-model tables it owns (a rebuild recreates exactly these). */
   readonly tables: readonly string[];
-  apply(events: ReadonlyArray<DomainEvent<T>>, db: Db): Promise<void>;
+  apply(events: ReadonlyArray<DomainEvent<T>>, db: ReadDb): Promise<void>;
 }
 
 /** What a projection subscribes to: its queue's bindings, its lag and health figures. */

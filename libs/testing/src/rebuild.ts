@@ -21,6 +21,7 @@ const CHUNK = 500;
 
 const READ_MODELS: Record<string, string> = {
   read_catalog_products: 'id',
+  read_catalog_categories: 'key',
   read_orders: 'id',
   read_sales_daily: 'day, product_id',
 };

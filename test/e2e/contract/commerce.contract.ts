@@ -264,6 +264,143 @@ export function describeCommerceContract(
       });
     });
 
+    describe('catalog queries', () => {
+      const suffix = (): string => crypto.randomUUID().slice(0, 8);
+      const names = (response: HttpResponse): string[] => response.body.items.map((p: { name: string }) => p.name);
+
+      it('takes categories as people write them, filters them without regard to case, and lists them', async () => {
+        const tag = suffix();
+        const electronics = `Electronics ${tag}`;
+        const tv = await createProduct({ category: electronics, name: 'Television', priceCents: 45_000 });
+        await createProduct({ category: `  ${electronics.toLowerCase()} `, name: 'Cable', priceCents: 900 });
+        const garden = await createProduct({ category: `Home & Garden ${tag}`, name: 'Rake', priceCents: 2500 });
+
+        // "category = 'Electronics' AND price > 100.00", as a shop would ask it.
+        const query = `category=${encodeURIComponent(electronics.toUpperCase())}&minPriceCents=10001`;
+        const expensive = await http('GET', `/api/v1/products?${query}`, { headers: after(garden.position) });
+        expect(expensive.status).toBe(200);
+        expect(names(expensive)).toEqual(['Television']);
+        expect(expensive.body.items[0].category).toBe(electronics);
+        const both = await http('GET', `/api/v1/products?category=${encodeURIComponent(electronics)}&sort=name`);
+        expect(both.body.items.map((p: { name: string; category: string }) => [p.name, p.category])).toEqual([
+          ['Cable', electronics.toLowerCase()],
+          ['Television', electronics],
+        ]);
+
+        const listed = await http('GET', '/api/v1/categories', { headers: after(garden.position) });
+        expect(listed.status).toBe(200);
+        const ours = listed.body.items.filter((c: { name: string }) => c.name.endsWith(tag));
+        expect(ours).toEqual([
+          { name: electronics, productCount: 2 },
+          { name: `Home & Garden ${tag}`, productCount: 1 },
+        ]);
+
+        // A discontinued product leaves its category's count, and can no longer be had.
+        const discontinued = await http('POST', `/api/v1/products/${tv.id}/discontinue`, { token: adminToken });
+        expect(discontinued.status).toBe(200);
+        const shown = await http('GET', `/api/v1/products/${tv.id}`, { headers: after(discontinued.body.position) });
+        expect(shown.body).toMatchObject({ status: 'discontinued', stock: 10, inStock: false });
+        const relisted = await http('GET', '/api/v1/categories');
+        expect(relisted.body.items.filter((c: { name: string }) => c.name.endsWith(tag))).toEqual([
+          { name: electronics, productCount: 1 },
+          { name: `Home & Garden ${tag}`, productCount: 1 },
+        ]);
+
+        for (const category of ['<script>', '-leading-dash', 'x'.repeat(65)]) {
+          const refused = await http('POST', '/api/v1/products', {
+            token: adminToken,
+            body: { sku: `BAD-${suffix()}`, name: 'x', category, priceCents: 1, currency: 'EUR', stock: 1 },
+          });
+          expectProblem(refused, 400, 'validation-failed');
+          expect(refused.body.detail).toMatch(/category/);
+        }
+      });
+
+      it('says price filters are in cents: minPriceCents, and minPrice as its older name', async () => {
+        const category = `units-${suffix()}`;
+        await createProduct({ category, name: 'Pencil', priceCents: 49 });
+        const last = await createProduct({ category, name: 'Notebook', priceCents: 5000 });
+        const byCents = await http('GET', `/api/v1/products?category=${category}&minPriceCents=50`, {
+          headers: after(last.position),
+        });
+        expect(names(byCents)).toEqual(['Notebook']);
+        const byOldName = await http('GET', `/api/v1/products?category=${category}&minPrice=50`);
+        expect(names(byOldName)).toEqual(['Notebook']);
+        const capped = await http('GET', `/api/v1/products?category=${category}&maxPriceCents=4999`);
+        expect(names(capped)).toEqual(['Pencil']);
+        const twice = await http('GET', `/api/v1/products?category=${category}&minPrice=50&minPriceCents=5000`);
+        expectProblem(twice, 400, 'validation-failed');
+        expect(twice.body.detail).toMatch(/minPrice.*minPriceCents.*not both/);
+      });
+
+      it('matches search words as prefixes, as they are typed', async () => {
+        const category = `search-${suffix()}`;
+        await createProduct({ category, name: 'Coffee grinder', description: 'burr mill' });
+        const last = await createProduct({ category, name: 'Teapot', description: 'for loose leaves' });
+        const partial = await http('GET', `/api/v1/products?category=${category}&q=coff`, {
+          headers: after(last.position),
+        });
+        expect(names(partial)).toEqual(['Coffee grinder']);
+        expect(names(await http('GET', `/api/v1/products?category=${category}&q=grind%20bur`))).toEqual([
+          'Coffee grinder',
+        ]);
+        expect(names(await http('GET', `/api/v1/products?category=${category}&q=loose%20-coffee`))).toEqual(['Teapot']);
+        expect(names(await http('GET', `/api/v1/products?category=${category}&q=espresso`))).toEqual([]);
+      });
+
+      it('refuses a cursor reused with other filters, saying so, for products and orders', async () => {
+        const category = `pages-${suffix()}`;
+        await createProduct({ category, priceCents: 100 });
+        await createProduct({ category, priceCents: 200 });
+        const last = await createProduct({ category, priceCents: 300 });
+        const first = await http('GET', `/api/v1/products?category=${category}&sort=price_asc&limit=2`, {
+          headers: after(last.position),
+        });
+        const cursor = first.body.nextCursor as string;
+        expect(cursor).toEqual(expect.any(String));
+        // The same filters (the category in another case, another page size) continue the list.
+        const next = await http(
+          'GET',
+          `/api/v1/products?category=${category.toUpperCase()}&sort=price_asc&limit=5&cursor=${cursor}`,
+        );
+        expect(next.body.items.map((p: { priceCents: number }) => p.priceCents)).toEqual([300]);
+        for (const other of [
+          `category=general`,
+          `category=${category}&minPriceCents=150`,
+          `category=${category}&q=x`,
+        ]) {
+          const reused = await http('GET', `/api/v1/products?${other}&sort=price_asc&cursor=${cursor}`);
+          expectProblem(reused, 400, 'invalid-cursor');
+          expect(reused.body).toMatchObject({
+            reason: 'filter-mismatch',
+            detail: expect.stringMatching(/other filters/),
+          });
+        }
+        const garbled = await http('GET', `/api/v1/products?category=${category}&sort=price_asc&cursor=abc`);
+        expectProblem(garbled, 400, 'invalid-cursor');
+        expect(garbled.body.reason).toBe('malformed');
+
+        const customer = await newCustomer();
+        const product = await createProduct({ stock: 5 });
+        await placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]);
+        const placed = await placeOrder(customer.token, [{ productId: product.id, quantity: 1 }]);
+        const orders = await http('GET', '/api/v1/orders?limit=1', {
+          token: customer.token,
+          headers: after(placed.body.position),
+        });
+        const orderCursor = orders.body.nextCursor as string;
+        expect(orderCursor).toEqual(expect.any(String));
+        const olderOrder = await http('GET', `/api/v1/orders?limit=1&cursor=${orderCursor}`, { token: customer.token });
+        expect(olderOrder.status).toBe(200);
+        expect(olderOrder.body.items).toHaveLength(1);
+        const otherStatus = await http('GET', `/api/v1/orders?status=paid&cursor=${orderCursor}`, {
+          token: customer.token,
+        });
+        expectProblem(otherStatus, 400, 'invalid-cursor');
+        expect(otherStatus.body.reason).toBe('filter-mismatch');
+      });
+    });
+
     describe('ordering', () => {
       it('gives exactly 3 of 8 concurrent orders for the last 3 units, and 409 naming the product to the rest', async () => {
         const sku = `HOT-${crypto.randomUUID().slice(0, 8)}`;
@@ -417,6 +554,19 @@ export function describeCommerceContract(
         expect(report.body.items).toEqual([
           { day: today, productId: product.id, category, currency: 'EUR', units: 5, revenueCents: 1250 },
         ]);
+        // Without from and to: the last 30 days, today included; the category in any case.
+        const recent = await http('GET', `/api/v1/sales/daily?category=${category.toUpperCase()}`, {
+          token: adminToken,
+        });
+        expect(recent.status).toBe(200);
+        expect(recent.body.items).toEqual(report.body.items);
+        const fromOnly = await http('GET', `/api/v1/sales/daily?from=${today}`, { token: adminToken });
+        expect(fromOnly.body.items).toContainEqual(report.body.items[0]);
+        expectProblem(
+          await http('GET', '/api/v1/sales/daily?from=2999-01-01', { token: adminToken }),
+          400,
+          'invalid-range',
+        );
       });
 
       it('replays an Idempotency-Key and refuses it for a different body', async () => {

@@ -121,7 +121,8 @@ export class ProductsController {
   @ApiOkResponse({ type: ProductPageDto })
   @ApiProblems([400, 'invalid filter or cursor'], [503, 'read model behind X-Min-Position'])
   list(@Query() query: ListProductsQueryDto): Promise<ProductPageDto> {
-    return this.queries.execute(new ListProducts({ ...query }));
+    const { minPrice, maxPrice, minPriceCents = minPrice, maxPriceCents = maxPrice, ...filter } = query;
+    return this.queries.execute(new ListProducts({ ...filter, minPriceCents, maxPriceCents }));
   }
 
   @Public()

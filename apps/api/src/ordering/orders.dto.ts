@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { CATEGORY_NAME, normalizeCategory } from '@emporium/catalog';
+import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -16,7 +17,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { MAX_LINE_QUANTITY, MAX_ORDER_LINES, type OrderStatus } from '@emporium/ordering';
+import { DEFAULT_SALES_DAYS, MAX_LINE_QUANTITY, MAX_ORDER_LINES, type OrderStatus } from '@emporium/ordering';
 
 const STATUSES: OrderStatus[] = ['placed', 'paid', 'shipped', 'cancelled'];
 
@@ -89,17 +90,34 @@ export class OrderPageDto {
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export class DailySalesQueryDto {
-  @ApiProperty({ format: 'date', maxLength: 10, example: '2026-11-01' })
-  @Matches(DAY)
-  @IsISO8601({ strict: true })
-  from!: string;
-  @ApiProperty({ format: 'date', maxLength: 10, example: '2026-11-30' })
-  @Matches(DAY)
-  @IsISO8601({ strict: true })
-  to!: string;
-  @ApiPropertyOptional({ maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]{0,63}$' })
+  @ApiPropertyOptional({
+    format: 'date',
+    maxLength: 10,
+    example: '2026-11-01',
+    description: `first UTC day, inclusive; default: ${DEFAULT_SALES_DAYS - 1} days before \`to\``,
+  })
   @IsOptional()
-  @Matches(/^[a-z0-9][a-z0-9-]{0,63}$/)
+  @Matches(DAY)
+  @IsISO8601({ strict: true })
+  from?: string;
+  @ApiPropertyOptional({
+    format: 'date',
+    maxLength: 10,
+    example: '2026-11-30',
+    description: 'last UTC day, inclusive; default: today',
+  })
+  @IsOptional()
+  @Matches(DAY)
+  @IsISO8601({ strict: true })
+  to?: string;
+  @ApiPropertyOptional({
+    maxLength: 64,
+    pattern: CATEGORY_NAME.source,
+    description: 'matched without regard to case',
+  })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? normalizeCategory(value) : value))
+  @Matches(CATEGORY_NAME)
   category?: string;
 }
 

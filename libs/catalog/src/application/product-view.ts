@@ -1,4 +1,5 @@
-import { DomainError } from '@emporium/domain';
+import type { CatalogProductsTable } from '@emporium/database';
+import type { Selectable } from 'kysely';
 
 /** A product as the catalog read model serves it. */
 export interface ProductView {
@@ -10,29 +11,30 @@ export interface ProductView {
   priceCents: number;
   currency: string;
   stock: number;
+  /** Can be ordered now: active and with stock left (a discontinued product never is). */
   inStock: boolean;
   status: string;
   version: number;
   updatedAt: string;
 }
 
-export interface ProductRow {
-  id: string;
-  sku: string;
-  name: string;
-  description: string;
-  category: string;
-  price_cents: number;
-  currency: string;
-  stock: number;
-  status: string;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-}
+/** The columns a product view is made of (the search vector and creation time stay behind). */
+export const PRODUCT_COLUMNS = [
+  'id',
+  'sku',
+  'name',
+  'description',
+  'category',
+  'price_cents',
+  'currency',
+  'stock',
+  'status',
+  'version',
+  'created_at',
+  'updated_at',
+] as const satisfies ReadonlyArray<keyof CatalogProductsTable>;
 
-export const PRODUCT_COLUMNS =
-  'id, sku, name, description, category, price_cents, currency, stock, status, version, created_at, updated_at';
+export type ProductRow = Pick<Selectable<CatalogProductsTable>, (typeof PRODUCT_COLUMNS)[number]>;
 
 export function toProductView(row: ProductRow): ProductView {
   return {
@@ -44,17 +46,9 @@ export function toProductView(row: ProductRow): ProductView {
     priceCents: row.price_cents,
     currency: row.currency,
     stock: row.stock,
-    inStock: row.stock > 0,
+    inStock: row.status === 'active' && row.stock > 0,
     status: row.status,
     version: row.version,
     updatedAt: new Date(row.updated_at).toISOString(),
   };
-}
-
-export class InvalidCursor extends DomainError {
-  readonly kind = 'invalid';
-  readonly code = 'invalid-cursor';
-  constructor() {
-    super('cursor is malformed or was issued for another sort order');
-  }
 }

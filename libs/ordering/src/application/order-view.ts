@@ -1,5 +1,6 @@
+import type { OrdersTable } from '@emporium/database';
+import type { Selectable } from 'kysely';
 import type { OrderLineV1 } from '@emporium/contracts';
-import { DomainError } from '@emporium/domain';
 import type { OrderStatus } from '../domain/order.entity.js';
 
 export interface OrderView {
@@ -15,21 +16,20 @@ export interface OrderView {
   version: number;
 }
 
-export interface OrderRow {
-  id: string;
-  customer_id: string;
-  status: OrderStatus;
-  lines: OrderLineV1[];
-  total_cents: string;
-  currency: string;
-  placed_at: Date;
-  updated_at: Date;
-  timeline: Array<{ status: OrderStatus; at: string }>;
-  version: number;
-}
+export const ORDER_COLUMNS = [
+  'id',
+  'customer_id',
+  'status',
+  'lines',
+  'total_cents',
+  'currency',
+  'placed_at',
+  'updated_at',
+  'timeline',
+  'version',
+] as const satisfies ReadonlyArray<keyof OrdersTable>;
 
-export const ORDER_COLUMNS =
-  'id, customer_id, status, lines, total_cents, currency, placed_at, updated_at, timeline, version';
+export type OrderRow = Pick<Selectable<OrdersTable>, (typeof ORDER_COLUMNS)[number]>;
 
 export function toOrderView(row: OrderRow): OrderView {
   return {
@@ -44,12 +44,4 @@ export function toOrderView(row: OrderRow): OrderView {
     timeline: row.timeline,
     version: row.version,
   };
-}
-
-export class InvalidOrderCursor extends DomainError {
-  readonly kind = 'invalid';
-  readonly code = 'invalid-cursor';
-  constructor() {
-    super('cursor is malformed');
-  }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { sql } from 'kysely';
 import { OrderingEvents, type DomainEvent } from '@emporium/contracts';
-import { byAggregate, type Db, type Projection } from '@emporium/projections';
+import type { OrderLineRow, OrderStatusColumn, OrderTimelineRow, ReadDb } from '@emporium/database';
+import { byAggregate, recordset, type Projection } from '@emporium/projections';
 
 export const ordersProjectionEvents = Object.values(OrderingEvents);
 type OrderEvent = DomainEvent<(typeof ordersProjectionEvents)[number]>;
@@ -15,12 +15,43 @@ const STATUS_BY_EVENT = {
 
 interface OrderChange {
   id: string;
-  status: string;
+  status: OrderStatusColumn;
   updated_at: string;
   version: number;
   /** Status changes to append to the timeline, oldest first. */
-  timeline: Array<{ status: string; at: string }>;
+  timeline: OrderTimelineRow[];
 }
+
+/** A placed order: its change plus what only the placement carries. */
+interface OrderPlacement extends OrderChange {
+  customer_id: string;
+  lines: OrderLineRow[];
+  total_cents: number;
+  currency: string;
+  placed_at: string;
+}
+
+const CHANGE = { id: 'uuid', status: 'text', updated_at: 'timestamptz', version: 'int', timeline: 'jsonb' } as const;
+const PLACED = {
+  ...CHANGE,
+  customer_id: 'uuid',
+  lines: 'jsonb',
+  total_cents: 'bigint',
+  currency: 'text',
+  placed_at: 'timestamptz',
+} as const;
+const ORDER_COLUMNS = [
+  'id',
+  'customer_id',
+  'status',
+  'lines',
+  'total_cents',
+  'currency',
+  'placed_at',
+  'updated_at',
+  'timeline',
+  'version',
+] as const;
 
 /** Order history: one row per order with its lines and a status timeline. */
 @Injectable()
@@ -30,12 +61,12 @@ export class OrdersProjection implements Projection<OrderEvent['type']> {
   readonly tables = ['read_orders'];
 
   /** Each order's events folded into one row change: placed orders inserted, the others updated. */
-  async apply(events: readonly OrderEvent[], db: Db): Promise<void> {
-    const placed: Array<OrderChange & Record<string, unknown>> = [];
+  async apply(events: readonly OrderEvent[], db: ReadDb): Promise<void> {
+    const placed: OrderPlacement[] = [];
     const changed: OrderChange[] = [];
     for (const [id, stream] of byAggregate(events)) {
-      const change: OrderChange = { id, status: '', updated_at: '', version: 0, timeline: [] };
-      let placement: Record<string, unknown> | undefined;
+      const change: OrderChange = { id, status: 'placed', updated_at: '', version: 0, timeline: [] };
+      let placement: Omit<OrderPlacement, keyof OrderChange> | undefined;
       for (const event of stream) {
         if (event.type === OrderingEvents.OrderPlaced) {
           const p = event.payload;
@@ -56,22 +87,33 @@ export class OrdersProjection implements Projection<OrderEvent['type']> {
       else changed.push(change);
     }
     if (placed.length > 0) {
-      await sql`insert into read_orders
-          (id, customer_id, status, lines, total_cents, currency, placed_at, updated_at, timeline, version)
-        select id, customer_id, status, lines, total_cents, currency, placed_at, updated_at, timeline, version
-          from jsonb_to_recordset(${JSON.stringify(placed)}::jsonb) as r(id uuid, customer_id uuid, status text,
-               lines jsonb, total_cents bigint, currency text, placed_at timestamptz, updated_at timestamptz,
-               timeline jsonb, version int)
-         order by id`.execute(db);
+      await db
+        .insertInto('read_orders')
+        .columns(ORDER_COLUMNS)
+        .expression(
+          db
+            .selectFrom(recordset('r', placed, PLACED))
+            .select(ORDER_COLUMNS)
+            .orderBy('id'),
+        )
+        .execute();
     }
     if (changed.length > 0) {
-      const result = await sql`update read_orders o
-          set status = r.status, updated_at = r.updated_at, version = r.version, timeline = o.timeline || r.timeline
-          from jsonb_to_recordset(${JSON.stringify(changed)}::jsonb) as r(id uuid, status text,
-               updated_at timestamptz, version int, timeline jsonb)
-         where o.id = r.id`.execute(db);
-      if (result.numAffectedRows !== BigInt(changed.length)) {
-        throw new Error(`order rows are missing for ${changed.length - Number(result.numAffectedRows)} order(s)`);
+      const result = await db
+        .updateTable('read_orders as o')
+        .from(recordset('r', changed, CHANGE))
+        .set((eb) => ({
+          status: eb.ref('r.status'),
+          updated_at: eb.ref('r.updated_at'),
+          version: eb.ref('r.version'),
+          // jsonb concatenation: the new status changes appended (the column is written as JSON).
+          timeline: eb('o.timeline', '||', eb.ref('r.timeline')).$castTo<string>(),
+        }))
+        .whereRef('o.id', '=', 'r.id')
+        .executeTakeFirstOrThrow();
+      const updated = Number(result.numUpdatedRows);
+      if (updated !== changed.length) {
+        throw new Error(`order rows are missing for ${changed.length - updated} order(s)`);
       }
     }
   }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { sql } from 'kysely';
 import { OrderingEvents, type DomainEvent } from '@emporium/contracts';
-import type { Db, Projection } from '@emporium/projections';
+import type { ReadDb } from '@emporium/database';
+import { recordset, type Projection } from '@emporium/projections';
 
 export const salesProjectionEvents = [OrderingEvents.OrderPlaced, OrderingEvents.OrderCancelled];
 type SalesEvent = DomainEvent<(typeof salesProjectionEvents)[number]>;
@@ -14,6 +14,16 @@ interface DayTotal {
   units: number;
   revenue_cents: number;
 }
+
+const DAY_TOTAL = {
+  day: 'date',
+  product_id: 'uuid',
+  category: 'text',
+  currency: 'text',
+  units: 'int',
+  revenue_cents: 'bigint',
+} as const;
+const SALES_COLUMNS = ['day', 'product_id', 'category', 'currency', 'units', 'revenue_cents'] as const;
 
 /**
  * Net units and revenue per product and UTC day: a placement adds on the day it happened, a
@@ -30,7 +40,7 @@ export class SalesProjection implements Projection<SalesEvent['type']> {
    * every order of a product, so they are written in (day, product) order: two transactions
    * touching the same rows take their locks in the same order and never deadlock.
    */
-  async apply(events: readonly SalesEvent[], db: Db): Promise<void> {
+  async apply(events: readonly SalesEvent[], db: ReadDb): Promise<void> {
     const totals = new Map<string, DayTotal>();
     for (const event of events) {
       const sign = event.type === OrderingEvents.OrderPlaced ? 1 : -1;
@@ -51,13 +61,22 @@ export class SalesProjection implements Projection<SalesEvent['type']> {
       }
     }
     const rows = [...totals.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, total]) => total);
-    await sql`insert into read_sales_daily (day, product_id, category, currency, units, revenue_cents)
-        select day, product_id, category, currency, units, revenue_cents
-          from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(day date, product_id uuid, category text,
-               currency text, units int, revenue_cents bigint)
-         order by day, product_id
-        on conflict (day, product_id) do update
-          set units = read_sales_daily.units + excluded.units,
-              revenue_cents = read_sales_daily.revenue_cents + excluded.revenue_cents`.execute(db);
+    await db
+      .insertInto('read_sales_daily')
+      .columns(SALES_COLUMNS)
+      .expression(
+        db
+          .selectFrom(recordset('r', rows, DAY_TOTAL))
+          .select(SALES_COLUMNS)
+          .orderBy('day')
+          .orderBy('product_id'),
+      )
+      .onConflict((oc) =>
+        oc.columns(['day', 'product_id']).doUpdateSet((eb) => ({
+          units: eb('read_sales_daily.units', '+', eb.ref('excluded.units')),
+          revenue_cents: eb('read_sales_daily.revenue_cents', '+', eb.ref('excluded.revenue_cents')),
+        })),
+      )
+      .execute();
   }
 }

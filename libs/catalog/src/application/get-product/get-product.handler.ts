@@ -1,20 +1,26 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { readQuery } from '@emporium/database';
-import { ProductNotFound } from '../../domain/product.errors.js';
-import { PRODUCT_COLUMNS, toProductView, type ProductRow, type ProductView } from '../product-view.js';
-import { GetProduct } from './get-product.query.js';
+import { readDb, type ReadDb } from '@emporium/database';
 import { Instrumented } from '@emporium/telemetry';
-
-const BY_ID = `select ${PRODUCT_COLUMNS} from read_catalog_products where id = $1`;
+import { ProductNotFound } from '../../domain/product.errors.js';
+import { PRODUCT_COLUMNS, toProductView, type ProductView } from '../product-view.js';
+import { GetProduct } from './get-product.query.js';
 
 @QueryHandler(GetProduct)
 export class GetProductHandler implements IQueryHandler<GetProduct> {
-  constructor(private readonly orm: MikroORM) {}
+  private readonly db: ReadDb;
+
+  constructor(orm: MikroORM) {
+    this.db = readDb(orm);
+  }
 
   @Instrumented('query')
   async execute({ productId }: GetProduct): Promise<ProductView> {
-    const [row] = await readQuery<ProductRow>(this.orm, 'catalog.product-by-id', BY_ID, [productId]);
+    const row = await this.db
+      .selectFrom('read_catalog_products')
+      .select(PRODUCT_COLUMNS)
+      .where('id', '=', productId)
+      .executeTakeFirst();
     if (!row) throw new ProductNotFound(productId);
     return toProductView(row);
   }

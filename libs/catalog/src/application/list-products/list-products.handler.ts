@@ -1,101 +1,118 @@
-import { createHash } from 'node:crypto';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { readQuery } from '@emporium/database';
-import { InvalidCursor, PRODUCT_COLUMNS, toProductView, type ProductRow, type ProductView } from '../product-view.js';
-import { ListProducts, type ProductSort } from './list-products.query.js';
+import { sql, type ExpressionBuilder, type SelectQueryBuilder } from 'kysely';
+import { readDb, type ReadDb, type ReadModels } from '@emporium/database';
+import { KeysetCursor } from '@emporium/projections';
 import { Instrumented } from '@emporium/telemetry';
+import { PRODUCT_COLUMNS, toProductView, type ProductRow, type ProductView } from '../product-view.js';
+import { ListProducts, type ProductFilter, type ProductSort } from './list-products.query.js';
 
-interface SortSpec {
-  column: string;
-  descending: boolean;
-  value: (row: ProductRow) => string | number;
+type Products = SelectQueryBuilder<ReadModels, 'read_catalog_products', ProductRow>;
+
+/** How each sort orders the rows and pages through them: by its column, then by id. */
+const SORTS = {
+  newest: keyset('created_at', 'desc', new KeysetCursor(['instant', 'uuid']), (r) =>
+    new Date(r.created_at).toISOString(),
+  ),
+  price_asc: keyset('price_cents', 'asc', new KeysetCursor(['integer', 'uuid']), (r) => r.price_cents),
+  price_desc: keyset('price_cents', 'desc', new KeysetCursor(['integer', 'uuid']), (r) => r.price_cents),
+  name: keyset('name', 'asc', new KeysetCursor(['text', 'uuid']), (r) => r.name),
+} satisfies Record<ProductSort, unknown>;
+
+function keyset<V extends string | number>(
+  column: 'created_at' | 'price_cents' | 'name',
+  direction: 'asc' | 'desc',
+  cursor: KeysetCursor<readonly ['instant' | 'integer' | 'text', 'uuid']>,
+  value: (row: ProductRow) => V,
+) {
+  return {
+    cursor,
+    /** The rows after the cursor's, in this order. */
+    page(query: Products, raw: string | undefined, filter: ProductFilter): Products {
+      const ordered = query.orderBy(column, direction).orderBy('id', direction);
+      if (raw === undefined) return ordered;
+      // The cursor's first value has this sort's kind (checked by decode), so it fits the column.
+      const [after, id] = cursor.decode(raw, cursorFilter(filter));
+      return ordered.where((eb) =>
+        eb(eb.refTuple(column, 'id'), direction === 'desc' ? '<' : '>', eb.tuple(after as never, id)),
+      );
+    },
+    next: (row: ProductRow, filter: ProductFilter): string =>
+      cursor.encode(cursorFilter(filter), [value(row), row.id] as never),
+  };
 }
 
-const SORTS: Record<ProductSort, SortSpec> = {
-  newest: { column: 'created_at', descending: true, value: (r) => new Date(r.created_at).toISOString() },
-  price_asc: { column: 'price_cents', descending: false, value: (r) => r.price_cents },
-  price_desc: { column: 'price_cents', descending: true, value: (r) => r.price_cents },
-  name: { column: 'name', descending: false, value: (r) => r.name },
-};
-
-interface Cursor {
-  s: ProductSort;
-  v: string | number;
-  id: string;
+/** What a cursor is bound to: every filter but the page size, with the category as it matches. */
+function cursorFilter(filter: ProductFilter): Record<string, string | number | boolean | undefined> {
+  return {
+    sort: filter.sort,
+    category: filter.category?.toLowerCase(),
+    minPriceCents: filter.minPriceCents,
+    maxPriceCents: filter.maxPriceCents,
+    q: filter.q,
+    inStock: filter.inStock,
+  };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
-
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+/** The words of a search, each as a prefix (`coff` finds coffee), all required; none if it has no words. */
+export function prefixQuery(q: string): string | undefined {
+  const words = q
+    .split(/\s+/)
+    .filter((word) => !word.startsWith('-'))
+    .flatMap((word) => word.match(/[\p{L}\p{N}]+/gu) ?? [])
+    .filter((word) => word.toLowerCase() !== 'or');
+  return words.length > 0 ? words.map((word) => `${word}:*`).join(' & ') : undefined;
 }
 
-function decodeCursor(raw: string, sort: ProductSort): Cursor {
-  try {
-    const cursor = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
-    const numeric = sort === 'price_asc' || sort === 'price_desc';
-    const valueOk =
-      sort === 'newest'
-        ? typeof cursor.v === 'string' && ISO_INSTANT.test(cursor.v) && !Number.isNaN(Date.parse(cursor.v))
-        : numeric
-          ? Number.isSafeInteger(cursor.v)
-          : typeof cursor.v === 'string' && cursor.v.length <= 200;
-    if (cursor.s !== sort || !valueOk || typeof cursor.id !== 'string' || !UUID.test(cursor.id)) {
-      throw new InvalidCursor();
-    }
-    return cursor;
-  } catch {
-    throw new InvalidCursor();
-  }
+/** Full-text match on the search vector (its GIN index): web-search syntax, or every word as a prefix. */
+function matches(q: string) {
+  return (eb: ExpressionBuilder<ReadModels, 'read_catalog_products'>) => {
+    const prefixes = prefixQuery(q);
+    const full = sql<string>`websearch_to_tsquery('english', ${q})`;
+    return eb(
+      'search',
+      '@@',
+      prefixes === undefined ? full : sql<string>`(${full} || to_tsquery('english', ${prefixes}))`,
+    );
+  };
 }
 
 /** Keyset pagination over the catalog read model: stable under inserts, O(limit) per page. */
 @QueryHandler(ListProducts)
 export class ListProductsHandler implements IQueryHandler<ListProducts> {
-  constructor(private readonly orm: MikroORM) {}
+  private readonly db: ReadDb;
+
+  constructor(orm: MikroORM) {
+    this.db = readDb(orm);
+  }
 
   @Instrumented('query')
   async execute({ filter }: ListProducts): Promise<{ items: ProductView[]; nextCursor: string | null }> {
-    const spec = SORTS[filter.sort];
-    // Plain parameterised SQL: every value is a $n parameter; only fixed fragments are joined. The
-    // text depends only on which filters are present, so it names a prepared statement.
-    const values: unknown[] = [];
-    const param = (value: unknown): string => `$${values.push(value)}`;
-    const where: string[] = [`status = 'active'`];
-    if (filter.category !== undefined) where.push(`category = ${param(filter.category)}`);
-    if (filter.minPrice !== undefined) where.push(`price_cents >= ${param(filter.minPrice)}`);
-    if (filter.maxPrice !== undefined) where.push(`price_cents <= ${param(filter.maxPrice)}`);
-    if (filter.inStock === true) where.push(`stock > 0`);
-    if (filter.inStock === false) where.push(`stock = 0`);
-    if (filter.q !== undefined) where.push(`search @@ websearch_to_tsquery('english', ${param(filter.q)})`);
-    if (filter.cursor !== undefined) {
-      const cursor = decodeCursor(filter.cursor, filter.sort);
-      const value = spec.column === 'created_at' ? `${param(cursor.v)}::timestamptz` : param(cursor.v);
-      where.push(`(${spec.column}, id) ${spec.descending ? '<' : '>'} (${value}, ${param(cursor.id)}::uuid)`);
+    const sort = SORTS[filter.sort];
+    // Values are parameters; the statement's text depends only on which filters are present, so
+    // there are few of them, each a prepared statement (see readDb).
+    let query: Products = this.db
+      .selectFrom('read_catalog_products')
+      .select(PRODUCT_COLUMNS)
+      .where('status', '=', 'active');
+    if (filter.category !== undefined) {
+      const category = filter.category;
+      query = query.where((eb) => eb(eb.fn('lower', ['category']), '=', eb.fn('lower', [eb.val(category)])));
     }
-    const direction = spec.descending ? 'desc' : 'asc';
-    const text = `select ${PRODUCT_COLUMNS} from read_catalog_products
-       where ${where.join(' and ')}
-       order by ${spec.column} ${direction}, id ${direction}
-       limit ${param(filter.limit + 1)}`;
-    const rows = await readQuery<ProductRow>(this.orm, `catalog.products:${statementKey(text)}`, text, values);
+    if (filter.minPriceCents !== undefined) query = query.where('price_cents', '>=', filter.minPriceCents);
+    if (filter.maxPriceCents !== undefined) query = query.where('price_cents', '<=', filter.maxPriceCents);
+    if (filter.inStock === true) query = query.where('stock', '>', 0);
+    if (filter.inStock === false) query = query.where('stock', '=', 0);
+    if (filter.q !== undefined) query = query.where(matches(filter.q));
+    const rows = await sort
+      .page(query, filter.cursor, filter)
+      .limit(filter.limit + 1)
+      .execute();
     const page = rows.slice(0, filter.limit);
     const last = page.at(-1);
-    const nextCursor =
-      rows.length > filter.limit && last ? encodeCursor({ s: filter.sort, v: spec.value(last), id: last.id }) : null;
-    return { items: page.map(toProductView), nextCursor };
+    return {
+      items: page.map(toProductView),
+      nextCursor: rows.length > filter.limit && last ? sort.next(last, filter) : null,
+    };
   }
-}
-
-/** A short stable name for one statement text (PostgreSQL truncates names at 63 bytes). */
-const statementKeys = new Map<string, string>();
-function statementKey(text: string): string {
-  let key = statementKeys.get(text);
-  if (key === undefined) {
-    key = createHash('sha1').update(text).digest('hex').slice(0, 16);
-    statementKeys.set(text, key);
-  }
-  return key;
 }

@@ -5,9 +5,12 @@ export const PRODUCT_SORTS = ['newest', 'price_asc', 'price_desc', 'name'] as co
 export type ProductSort = (typeof PRODUCT_SORTS)[number];
 
 export interface ProductFilter {
+  /** Matched case-insensitively: "electronics" finds the products of "Electronics". */
   category?: string;
-  minPrice?: number;
-  maxPrice?: number;
+  /** Inclusive bounds in minor units (cents), like `priceCents`. */
+  minPriceCents?: number;
+  maxPriceCents?: number;
+  /** Web-search syntax over name, category and description; each word also matches as a prefix. */
   q?: string;
   inStock?: boolean;
   sort: ProductSort;

@@ -1,20 +1,26 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { sql } from 'kysely';
+import { readDb, type ReadDb } from '@emporium/database';
+import { Instrumented } from '@emporium/telemetry';
 import { UserNotFound } from '../../domain/user.errors.js';
 import { GetCurrentUser, type UserView } from './get-current-user.query.js';
-import { Instrumented } from '@emporium/telemetry';
 
 @QueryHandler(GetCurrentUser)
 export class GetCurrentUserHandler implements IQueryHandler<GetCurrentUser> {
-  constructor(private readonly orm: MikroORM) {}
+  private readonly db: ReadDb;
+
+  constructor(orm: MikroORM) {
+    this.db = readDb(orm);
+  }
 
   @Instrumented('query')
   async execute({ userId }: GetCurrentUser): Promise<UserView> {
-    const { rows } = await sql<UserView>`select id, email, name, roles from users where id = ${userId}`.execute(
-      this.orm.em.fork().getKysely(),
-    );
-    if (!rows[0]) throw new UserNotFound();
-    return rows[0];
+    const user = await this.db
+      .selectFrom('users')
+      .select(['id', 'email', 'name', 'roles'])
+      .where('id', '=', userId)
+      .executeTakeFirst();
+    if (!user) throw new UserNotFound();
+    return user;
   }
 }
