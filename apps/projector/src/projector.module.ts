@@ -1,12 +1,13 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { AppConfig, ConfigModule } from '@emporium/config';
-import { allEntities, subscriptionsOf } from '@emporium/composition';
+import { allEntities, subscriptionsOf, webhookSubscription } from '@emporium/composition';
 import { DatabaseModule } from '@emporium/database';
 import { DomainModule } from '@emporium/domain';
 import type { DeliveryServer } from '@emporium/messaging';
 import { ProjectionProgressModule, ProjectionRunnerModule, type Projection } from '@emporium/projections';
 import { HealthModule } from '@emporium/health';
 import { loggingModule } from '@emporium/telemetry';
+import { WebhookDeliverer, WebhookDeliveryModule } from '@emporium/webhooks';
 
 @Module({})
 export class ProjectorModule {
@@ -24,12 +25,15 @@ export class ProjectorModule {
         DomainModule,
         ProjectionProgressModule,
         ProjectionRunnerModule.forProjections(projections),
+        WebhookDeliveryModule,
         HealthModule.forRoot({
-          useValue: {
+          inject: [WebhookDeliverer],
+          useFactory: (deliverer: WebhookDeliverer) => ({
             messaging: { check: server.healthCheck, connected: () => server.connected },
-            projections: subscriptionsOf(projections),
+            projections: [...subscriptionsOf(projections), webhookSubscription],
             outbox: false,
-          },
+            checks: [{ name: 'webhooks', read: () => deliverer.health() }],
+          }),
         }),
       ],
     };
