@@ -29,6 +29,8 @@ export class WebhookReceiver {
   private readonly sockets = new Set<Socket>();
   private readonly attempts = new Map<string, number>();
   url = '';
+  /** Sent as `location` with a 3xx answer. */
+  location = '';
 
   constructor(public behaviour: Behaviour = () => 200) {}
 
@@ -80,7 +82,9 @@ export class WebhookReceiver {
       attempt,
     });
     if (answer === 'hang') return; // the sender's timeout ends it
-    response.writeHead(answer, { 'content-type': 'text/plain' }).end('ok');
+    response
+      .writeHead(answer, { 'content-type': 'text/plain', ...(this.location ? { location: this.location } : {}) })
+      .end('ok');
   }
 
   private verify(id: string, timestamp: number, body: string, header: string): boolean {

@@ -12,6 +12,8 @@ export type { WebhookDeliveryView, WebhookView } from './webhook-view.js';
 export { webhookEventTypes, webhookSubscription } from './webhook-events.js';
 export { classifyAddress, type RefusedAddress } from './address-guard.js';
 export { newSecret, sign } from './signature.js';
+export { postWebhook, type SendResult } from './sender.js';
+export { RegisterWebhookHandler } from './application/register-webhook/register-webhook.handler.js';
 export { WebhookDeliverer, type WebhookHealth } from './webhook-deliverer.js';
 export { WebhookFanOut } from './webhook-fan-out.js';
 export { WebhookOperations, type DeadWebhookDelivery, type WebhookEndpointStatus } from './webhook-operations.js';
