@@ -105,9 +105,17 @@ describe('webhooks survive kill -9 of the deliverer mid-delivery', () => {
     expect(inFlight.length).toBeGreaterThanOrEqual(2);
     expect(new Set(inFlight.map((r) => JSON.stringify(r.body))).size).toBe(1);
     expect(receiver.received.every((r) => r.verified && r.body.id === r.webhookId)).toBe(true);
-    const { rows } = await db.query<{ status: string; n: number }>(
-      `select status, count(*)::int as n from webhook_deliveries where endpoint_id = $1 group by status`,
-      [created.body.id],
+    // The sender records each answer just after the receiver sent it.
+    const rows = await poll(
+      async () =>
+        (
+          await db.query<{ status: string; n: number }>(
+            `select status, count(*)::int as n from webhook_deliveries where endpoint_id = $1 group by status`,
+            [created.body.id],
+          )
+        ).rows,
+      (found) => found.length === 1 && found[0].status === 'delivered',
+      { what: 'every delivery row to be delivered' },
     );
     expect(rows).toEqual([{ status: 'delivered', n: events.length }]);
   }, 120_000);
