@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { isIP } from 'node:net';
 import { guardedLookup, hostOf, resolveChecked } from './address-guard.js';
 
 export interface SendResult {
@@ -26,9 +27,7 @@ export async function postWebhook(
     url = new URL(target);
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${url.protocol} is not http(s)`);
     // A literal address is never looked up, so it is checked here; names are checked at connect.
-    await resolveChecked(hostOf(url), allowPrivateNetworks).catch((error: Error) => {
-      if (error.name === 'AddressRefused') throw error;
-    });
+    if (isIP(hostOf(url))) await resolveChecked(hostOf(url), allowPrivateNetworks);
   } catch (error) {
     return { delivered: false, error: (error as Error).message };
   }

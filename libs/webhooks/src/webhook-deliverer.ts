@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
+import { context, ROOT_CONTEXT } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { sql } from 'kysely';
 import { AppConfig } from '@emporium/config';
 import { Pump } from '@emporium/messaging';
@@ -15,6 +17,8 @@ const MAX_CONCURRENT_ENDPOINTS = 16;
 const SWEEP_INTERVAL_MS = 1000;
 /** How long a later event waits for the fan-out of an earlier one before it is sent anyway. */
 const FAN_OUT_WAIT = '1 minute';
+/** How long an endpoint waiting for an earlier event's fan-out rests before it is looked at again. */
+const FAN_OUT_RECHECK_MS = 100;
 
 interface ClaimedEndpoint {
   id: string;
@@ -56,8 +60,11 @@ export class WebhookDeliverer implements OnApplicationBootstrap, OnApplicationSh
   private readonly logger = new Logger(WebhookDeliverer.name);
   private readonly owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly workers = new Map<string, Promise<void>>();
+  /** Endpoints this process leaves alone until then (waiting for an earlier event's fan-out). */
+  private readonly resting = new Map<string, number>();
+  // Polling and sending are not traced: a span per sweep statement would bury the traces that matter.
   private readonly pump = new Pump(
-    () => this.claim(),
+    () => context.with(suppressTracing(ROOT_CONTEXT), () => this.claim()),
     (error) => this.logger.warn(`webhook deliverer: ${(error as Error).message}`),
   );
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -144,12 +151,15 @@ export class WebhookDeliverer implements OnApplicationBootstrap, OnApplicationSh
   private async claim(): Promise<boolean> {
     const capacity = MAX_CONCURRENT_ENDPOINTS - this.workers.size;
     if (this.stopping || capacity <= 0) return false;
+    const now = Date.now();
+    for (const [id, until] of this.resting) if (until <= now) this.resting.delete(id);
+    const busy = [...this.workers.keys(), ...this.resting.keys()];
     const { rows } = await sql<ClaimedEndpoint>`
       with candidates as (
         select ep.id from webhook_endpoints ep
          where ep.status = 'enabled'
            and (ep.lease_until is null or ep.lease_until < now())
-           and not (ep.id = any(${[...this.workers.keys()]}::uuid[]))
+           and not (ep.id = any(${busy}::uuid[]))
            and (select d.next_attempt_at from webhook_deliveries d
                  where d.endpoint_id = ep.id and d.status = 'pending' order by d.position limit 1) <= now()
          order by ep.id limit ${capacity}
@@ -189,7 +199,12 @@ export class WebhookDeliverer implements OnApplicationBootstrap, OnApplicationSh
     try {
       while (!this.stopping) {
         const delivery = await this.next(endpoint.id);
-        if (!delivery || !delivery.due || delivery.waits_for_earlier) break;
+        if (!delivery || !delivery.due) break;
+        if (delivery.waits_for_earlier) {
+          this.resting.set(endpoint.id, Date.now() + FAN_OUT_RECHECK_MS);
+          setTimeout(() => this.pump.tick(), FAN_OUT_RECHECK_MS).unref();
+          break;
+        }
         const result = await this.send(endpoint, delivery);
         const enabled = await this.record(endpoint.id, delivery, result);
         if (!enabled) break;

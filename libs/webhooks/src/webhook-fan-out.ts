@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
+import { context, trace } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { sql } from 'kysely';
 import { PoisonMessageError, type EventEnvelope } from '@emporium/contracts';
 import { WebhookDeliverer } from './webhook-deliverer.js';
@@ -20,7 +22,17 @@ export class WebhookFanOut {
   ) {}
 
   async handle(event: EventEnvelope): Promise<'applied' | 'duplicate'> {
-    const { rows } = await sql<{ stored: number; recorded: number; fanned: number }>`
+    // The delivery's consumer span covers the statement (as a projection's does), not a pg span.
+    trace.getActiveSpan()?.addEvent('fan out to endpoints');
+    const { rows } = await context.with(suppressTracing(context.active()), () => this.fanOut(event));
+    const { stored, recorded, fanned } = rows[0];
+    if (stored === 0) throw new PoisonMessageError(`event ${event.id} is not in event_log`);
+    if (fanned > 0) this.deliverer.wake();
+    return recorded > 0 ? 'applied' : 'duplicate';
+  }
+
+  private fanOut(event: EventEnvelope) {
+    return sql<{ stored: number; recorded: number; fanned: number }>`
       with stored as (select id, position, type from event_log where id = ${event.id}),
       inbox as (
         insert into projection_inbox (projection, event_id, position)
@@ -34,9 +46,5 @@ export class WebhookFanOut {
         on conflict do nothing returning 1)
       select (select count(*) from stored)::int as stored, (select count(*) from inbox)::int as recorded,
              (select count(*) from fanned)::int as fanned`.execute(this.orm.em.fork().getKysely());
-    const { stored, recorded, fanned } = rows[0];
-    if (stored === 0) throw new PoisonMessageError(`event ${event.id} is not in event_log`);
-    if (fanned > 0) this.deliverer.wake();
-    return recorded > 0 ? 'applied' : 'duplicate';
   }
 }
