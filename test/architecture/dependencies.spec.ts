@@ -18,7 +18,8 @@ const ALLOWED: Record<string, string[]> = {
   catalog: ['config', 'contracts', 'database', 'domain', 'projections', 'telemetry'],
   ordering: ['config', 'contracts', 'database', 'domain', 'projections', 'catalog', 'telemetry'],
   health: ['config', 'messaging', 'projections', 'telemetry'],
-  composition: ['domain', 'projections', 'identity', 'catalog', 'ordering'],
+  webhooks: ['config', 'contracts', 'database', 'domain', 'messaging', 'telemetry'],
+  composition: ['domain', 'projections', 'identity', 'catalog', 'ordering', 'webhooks'],
   testing: [
     'config',
     'contracts',
@@ -32,6 +33,7 @@ const ALLOWED: Record<string, string[]> = {
     'health',
     'telemetry',
     'composition',
+    'webhooks',
   ],
 };
 

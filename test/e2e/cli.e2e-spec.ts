@@ -61,7 +61,7 @@ describe('operations CLI', () => {
     });
     await http('GET', `/api/v1/products/${created.body.id}`, { headers: { 'x-min-position': created.body.position } });
     const status = JSON.parse(await cli('projections', 'status', '--json')) as Array<Record<string, unknown>>;
-    expect(status.map((s) => s.projection)).toEqual(['catalog', 'orders', 'sales']);
+    expect(status.map((s) => s.projection)).toEqual(['catalog', 'orders', 'sales', 'webhooks']);
     expect(status[0]).toMatchObject({
       appliedPosition: created.body.position,
       headPosition: created.body.position,

@@ -113,7 +113,7 @@ describeCommerceContract('distributed', (ctx) => {
       const inbox = await ctx.db.query('select count(*) as n from projection_inbox where event_id = $1', [
         JSON.parse(original!.content.toString()).id,
       ]);
-      expect(Number(inbox.rows[0].n)).toBe(2); // once for orders, once for sales
+      expect(Number(inbox.rows[0].n)).toBe(3); // once each for orders, sales and the webhooks fan-out
     });
 
     it('parks a message the projector cannot read in the dead-letter queue, with the reason', async () => {

@@ -410,7 +410,7 @@ describe('OWASP API Security Top 10', () => {
           }
         }
       }
-      expect({ secured, adminOnly }).toEqual({ secured: 13, adminOnly: 7 });
+      expect({ secured, adminOnly }).toEqual({ secured: 17, adminOnly: 11 });
     });
   });
 

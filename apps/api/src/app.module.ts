@@ -5,7 +5,7 @@ import { PassportModule } from '@nestjs/passport';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig, ConfigModule } from '@emporium/config';
 import { CatalogModule } from '@emporium/catalog';
-import { allEntities, projectionSubscriptions } from '@emporium/composition';
+import { allEntities, deliverySubscriptions } from '@emporium/composition';
 import { DatabaseModule } from '@emporium/database';
 import { IdentityModule } from '@emporium/identity';
 import { DomainModule } from '@emporium/domain';
@@ -14,6 +14,7 @@ import { ProjectionProgressModule } from '@emporium/projections';
 import { OrderingModule } from '@emporium/ordering';
 import { HealthModule } from '@emporium/health';
 import { loggingModule } from '@emporium/telemetry';
+import { WebhooksModule } from '@emporium/webhooks';
 import { JwtAuthGuard, RolesGuard } from './auth/auth.guards.js';
 import { JwtStrategy } from './auth/jwt.strategy.js';
 import { ProblemFilter } from './http/problem.filter.js';
@@ -36,21 +37,22 @@ export class ApiModule {
         ThrottlerModule.forRoot(rateLimitOptions(config)),
         DomainModule,
         ProjectionProgressModule,
-        ...(relay ? [RelayModule.forRoot(projectionSubscriptions)] : []),
+        ...(relay ? [RelayModule.forRoot(deliverySubscriptions)] : []),
         IdentityModule,
         CatalogModule,
         OrderingModule,
+        WebhooksModule,
         HealthModule.forRoot(
           relay
             ? {
                 inject: [OutboxRelay],
                 useFactory: (outboxRelay: OutboxRelay) => ({
                   messaging: { check: 'broker', connected: () => outboxRelay.status().brokerConnected },
-                  projections: projectionSubscriptions,
+                  projections: deliverySubscriptions,
                   outbox: true,
                 }),
               }
-            : { useValue: { projections: projectionSubscriptions, outbox: true } },
+            : { useValue: { projections: deliverySubscriptions, outbox: true } },
         ),
       ],
       controllers: apiControllers,

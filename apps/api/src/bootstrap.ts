@@ -95,7 +95,7 @@ export async function createApiApp(
       ? {
           origin: config.http.corsOrigins,
           credentials: true,
-          methods: ['GET', 'POST', 'PUT', 'PATCH'],
+          methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
           allowedHeaders: [
             'authorization',
             'content-type',

@@ -62,7 +62,11 @@ describe('route inventory (OWASP API5, API9)', () => {
       'post /api/v1/products/{id}/discontinue',
       'post /api/v1/products/{id}/restock',
       'put /api/v1/products/{id}/price',
-    ]);
+      'delete /api/v1/webhooks/{id}',
+      'get /api/v1/webhooks',
+      'get /api/v1/webhooks/{id}/deliveries',
+      'post /api/v1/webhooks',
+    ].sort());
   });
 
   it('documents exactly the registered routes in openapi.json, with their security and error responses', () => {

@@ -4,10 +4,12 @@ import { Logger } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
-import { allEntities, createProjections, projectionSubscriptions } from '@emporium/composition';
+import pg from 'pg';
+import { allEntities, createProjections, deliverySubscriptions } from '@emporium/composition';
 import { AppConfig, ConfigError, embeddedDatabaseUrlFile } from '@emporium/config';
 import { createOrmOptions, unreachableDatabase } from '@emporium/database';
 import { ProjectionRebuild, ProjectionRunner } from '@emporium/projections';
+import { WebhookOperations } from '@emporium/webhooks';
 import { Operations } from './operations.js';
 import { formatTable } from './table.js';
 
@@ -44,12 +46,11 @@ try {
   }
   throw error;
 }
-const operations = new Operations(config, projectionSubscriptions, (line) =>
-  console.log(`${new Date().toISOString()} ${line}`),
-);
+const log = (line: string): void => console.log(`${new Date().toISOString()} ${line}`);
+const operations = new Operations(config, deliverySubscriptions, log);
 
 const program = new Command('emporium')
-  .description('Operate Emporium: projections and dead letters')
+  .description('Operate Emporium: projections, dead letters and webhooks')
   .showHelpAfterError();
 
 const projectionsCommand = program.command('projections').description('projection progress');
@@ -136,6 +137,61 @@ dlq
   .action(async (projection: string, messageId: string | undefined, options: { all?: boolean }) => {
     if (!messageId && !options.all) throw new Error('give a messageId, or --all');
     console.log(`discarded ${await operations.discard(projection, options.all ? undefined : messageId)}`);
+  });
+
+/** Runs `work` with the webhook operations on a connection of its own. */
+async function withWebhooks<T>(work: (webhooks: WebhookOperations) => Promise<T>): Promise<T> {
+  const db = new pg.Client({
+    connectionString: config.database.url,
+    application_name: 'emporium-cli',
+  });
+  await db.connect();
+  try {
+    return await work(new WebhookOperations(db));
+  } finally {
+    await db.end();
+  }
+}
+
+const webhooks = program.command('webhooks').description('outgoing webhook endpoints and their dead deliveries');
+webhooks
+  .command('list')
+  .description('endpoints with their status and deliveries pending, delivered and dead')
+  .option('--json', 'machine-readable output')
+  .action(async (options: { json?: boolean }) => {
+    const rows = await withWebhooks((w) => w.endpoints());
+    if (options.json) console.log(JSON.stringify(rows));
+    else console.log(formatTable(rows));
+  });
+webhooks
+  .command('dead')
+  .description("an endpoint's deliveries that exhausted their retries")
+  .argument('<webhookId>')
+  .option('--json', 'machine-readable output')
+  .action(async (id: string, options: { json?: boolean }) => {
+    const rows = await withWebhooks((w) => w.dead(id));
+    if (options.json) console.log(JSON.stringify(rows));
+    else console.log(formatTable(rows));
+  });
+webhooks
+  .command('replay')
+  .description('send dead deliveries again (attempts reset, in position order); by eventId or --all')
+  .argument('<webhookId>')
+  .argument('[eventId]')
+  .option('--all', 'every dead delivery of the endpoint')
+  .action(async (id: string, eventId: string | undefined, options: { all?: boolean }) => {
+    if (!eventId && !options.all) throw new Error('give an eventId, or --all');
+    const replayed = await withWebhooks((w) => w.replay(id, options.all ? undefined : eventId));
+    for (const d of replayed) log(`replayed ${d.eventId} (${d.type}) to webhook ${id}: ${d.lastError ?? ''}`);
+    console.log(`replayed ${replayed.length}`);
+  });
+webhooks
+  .command('enable')
+  .description('enable a disabled endpoint again (it gets events from now on)')
+  .argument('<webhookId>')
+  .action(async (id: string) => {
+    await withWebhooks((w) => w.enable(id));
+    log(`enabled webhook ${id}`);
   });
 
 try {

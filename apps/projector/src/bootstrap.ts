@@ -7,14 +7,16 @@ import type { AppConfig } from '@emporium/config';
 import { deliveryServer } from '@emporium/messaging';
 import { ProjectionRunner, type Projection } from '@emporium/projections';
 import { exitWithin, Lifecycle, recordHttpMetrics } from '@emporium/health';
-import { projectionTypes, subscriptionsOf } from '@emporium/composition';
+import { projectionTypes, subscriptionsOf, webhookSubscription } from '@emporium/composition';
+import { WebhookFanOut } from '@emporium/webhooks';
 import { ProjectorModule } from './projector.module.js';
 
 /**
  * A hybrid app: the delivery core, as a Nest microservice on the configured transport, feeds
  * every projection of the list its events; a small HTTP server on PROJECTOR_PORT answers the
  * health probes. Each projection is one subscription whose handler is registered from the list,
- * so a projection added to `@emporium/composition` is consumed without another edit here.
+ * so a projection added to `@emporium/composition` is consumed without another edit here. The
+ * webhooks fan-out is one more subscription, and its deliverer runs in this process too.
  */
 export async function startProjector(
   config: AppConfig,
@@ -35,7 +37,7 @@ export async function startProjector(
     metricsAt?: string;
   } = {},
 ): Promise<NestFastifyApplication> {
-  const subscriptions = subscriptionsOf(projections);
+  const subscriptions = [...subscriptionsOf(projections), webhookSubscription];
   const server = deliveryServer(config, subscriptions);
   const app = await NestFactory.create<NestFastifyApplication>(
     ProjectorModule.forRoot(config, server, projections),
@@ -57,7 +59,9 @@ export async function startProjector(
       });
   }
   const runner = app.get(ProjectionRunner);
-  for (const { name } of subscriptions) server.subscribe(name, (event) => runner.apply(name, event));
+  for (const { name } of subscriptionsOf(projections)) server.subscribe(name, (event) => runner.apply(name, event));
+  const fanOut = app.get(WebhookFanOut);
+  server.subscribe(webhookSubscription.name, (event) => fanOut.handle(event));
   app.connectMicroservice({ strategy: server }, { inheritAppConfig: true });
   if (shutdownHooks) {
     app.enableShutdownHooks();

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { AppConfig, ConfigModule } from '@emporium/config';
-import { allEntities, subscriptionsOf } from '@emporium/composition';
+import { allEntities, subscriptionsOf, webhookSubscription } from '@emporium/composition';
 import { DatabaseModule } from '@emporium/database';
 import { DomainModule } from '@emporium/domain';
 import type { DeliveryServer } from '@emporium/messaging';
@@ -8,6 +8,7 @@ import { ProjectionProgressModule, ProjectionRunnerModule, type Projection } fro
 import { HealthModule } from '@emporium/health';
 import { OrderExpiryModule } from '@emporium/ordering';
 import { loggingModule } from '@emporium/telemetry';
+import { WebhookDeliverer, WebhookDeliveryModule } from '@emporium/webhooks';
 
 @Module({})
 export class ProjectorModule {
@@ -26,12 +27,15 @@ export class ProjectorModule {
         ProjectionProgressModule,
         ProjectionRunnerModule.forProjections(projections),
         OrderExpiryModule,
+        WebhookDeliveryModule,
         HealthModule.forRoot({
-          useValue: {
+          inject: [WebhookDeliverer],
+          useFactory: (deliverer: WebhookDeliverer) => ({
             messaging: { check: server.healthCheck, connected: () => server.connected },
-            projections: subscriptionsOf(projections),
+            projections: [...subscriptionsOf(projections), webhookSubscription],
             outbox: false,
-          },
+            checks: [{ name: 'webhooks', read: () => deliverer.health() }],
+          }),
         }),
       ],
     };

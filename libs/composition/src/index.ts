@@ -4,6 +4,7 @@ import { identityEntities } from '@emporium/identity';
 import { domainEntities } from '@emporium/domain';
 import type { Projection, ProjectionSubscription } from '@emporium/projections';
 import { OrdersProjection, orderingEntities, SalesProjection } from '@emporium/ordering';
+import { webhookSubscription } from '@emporium/webhooks';
 
 /**
  * The system as a whole: which bounded contexts it is made of. The api, the projector, the CLI
@@ -27,3 +28,11 @@ export const createProjections = (types = projectionTypes): Projection[] => type
 export const subscriptionsOf = (types: ReadonlyArray<Type<Projection>>): ProjectionSubscription[] =>
   createProjections(types).map(({ name, eventTypes }) => ({ name, eventTypes }));
 export const projectionSubscriptions: ProjectionSubscription[] = subscriptionsOf(projectionTypes);
+
+/**
+ * Every subscription of the delivery core: the projections, and the webhooks fan-out (turning
+ * events into webhook deliveries). The relay declares a queue for each; health and the CLI's
+ * dead-letter commands cover each.
+ */
+export const deliverySubscriptions: ProjectionSubscription[] = [...projectionSubscriptions, webhookSubscription];
+export { webhookSubscription };

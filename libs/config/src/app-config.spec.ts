@@ -76,4 +76,20 @@ describe('AppConfig', () => {
   it('wants the admin email and password together', () => {
     expect(problems({ ADMIN_EMAIL: 'a@example.com' })).toEqual([expect.stringMatching(/^ADMIN_PASSWORD:/)]);
   });
+
+  it('reads the webhook retry schedule as durations and names a malformed one', () => {
+    expect(AppConfig.fromEnvironment({}).webhooks).toEqual({
+      retryScheduleMs: [5000, 30_000, 120_000, 900_000, 3_600_000, 21_600_000],
+      timeoutMs: 10_000,
+      disableAfterMs: 86_400_000,
+      allowPrivateNetworks: false,
+    });
+    expect(AppConfig.fromEnvironment({ WEBHOOK_RETRY_SCHEDULE: '100ms, 2s,1m' }).webhooks.retryScheduleMs).toEqual([
+      100, 2000, 60_000,
+    ]);
+    expect(problems({ WEBHOOK_RETRY_SCHEDULE: '5s,soon,0s' })).toEqual([
+      expect.stringMatching(/^WEBHOOK_RETRY_SCHEDULE: expected a comma-separated list .*not a duration: "soon", "0s"/),
+    ]);
+    expect(problems({ WEBHOOK_DISABLE_AFTER: '24' })).toEqual([expect.stringMatching(/^WEBHOOK_DISABLE_AFTER: /)]);
+  });
 });

@@ -109,6 +109,15 @@ export class AppConfig {
   readonly readYourWritesTimeoutMs!: number;
   readonly commandMaxRetries!: number;
   readonly health!: { timeoutMs: number; outboxMaxAgeMs: number; projectionMaxLag: number; dlqMaxDepth: number };
+  readonly webhooks!: {
+    /** Backoff before each retry of a failed delivery; after the last, the delivery is dead. */
+    retryScheduleMs: number[];
+    timeoutMs: number;
+    /** An endpoint that has failed for this long without a success is disabled. */
+    disableAfterMs: number;
+    /** Lets endpoint URLs reach loopback, private and link-local addresses (development and tests). */
+    allowPrivateNetworks: boolean;
+  };
   readonly shutdownGraceMs!: number;
   /** Test-only: the named point at which the process kills itself (SIGKILL). */
   readonly crashAt!: Environment['CRASH_AT'];
@@ -219,6 +228,12 @@ export class AppConfig {
         outboxMaxAgeMs: e.HEALTH_OUTBOX_MAX_AGE_MS,
         projectionMaxLag: e.HEALTH_PROJECTION_MAX_LAG,
         dlqMaxDepth: e.HEALTH_DLQ_MAX_DEPTH,
+      },
+      webhooks: {
+        retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
+        timeoutMs: e.WEBHOOK_TIMEOUT,
+        disableAfterMs: e.WEBHOOK_DISABLE_AFTER,
+        allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
       },
       shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
       crashAt: e.CRASH_AT,

@@ -12,20 +12,59 @@ const csvOfPositiveInts = z
     'every delay must be at least 1 ms (0 would retry in a tight loop)',
   );
 
-const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const DURATION = /^(\d+)(ms|s|m|h|d)$/;
-const toMs = (v: string): number => {
-  const [, amount, unit] = DURATION.exec(v)!;
-  return Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
-};
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** A duration as people write it (`500ms`, `90s`, `30m`, `2h`, `1d`) or `off`; in milliseconds, null for off. */
-const durationOrOff = z
-  .string()
-  .trim()
-  .regex(/^(off|\d+(ms|s|m|h|d))$/, 'expected a duration such as 500ms, 90s, 30m, 2h or 1d, or off')
-  .transform((v) => (v === 'off' ? null : toMs(v)))
-  .refine((ms) => ms === null || (ms > 0 && Number.isSafeInteger(ms)), 'must be longer than 0 (or off)');
+/** "250ms", "5s", "2m", "1h", "1d" in milliseconds; undefined if it is none of those. */
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  if (!match) return undefined;
+  const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  return ms > 0 && Number.isSafeInteger(ms) ? ms : undefined;
+}
+
+const duration = (example: string) =>
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a positive duration with a unit (ms, s, m, h or d), e.g. ${example}`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** A duration, or `off` (null): for what a deployment may switch off. */
+const durationOrOff = (example: string) =>
+  z.string().transform((text, ctx) => {
+    if (text.trim() === 'off') return null;
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a positive duration with a unit (ms, s, m, h or d), e.g. ${example}, or off`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const durationList = (example: string) =>
+  z.string().transform((text, ctx) => {
+    const parts = text.split(',').map((part) => part.trim());
+    const delays = parts.map(parseDuration);
+    const bad = parts.filter((_, i) => delays[i] === undefined);
+    if (parts.length === 0 || bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected a comma-separated list of positive durations with units (ms, s, m, h, d), e.g. ${example}; not a duration: ${bad.map((b) => `"${b}"`).join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    return delays as number[];
+  });
 
 /**
  * The one place that knows the environment. Every variable the apps, compose file and
@@ -110,13 +149,23 @@ export const environmentSchema = z
     COMMAND_MAX_RETRIES: positiveInt.max(50).default(5),
 
     // An order still unpaid this long after it was placed is cancelled (reason payment-timeout).
-    ORDER_PAYMENT_TIMEOUT: durationOrOff.default(30 * 60_000),
+    ORDER_PAYMENT_TIMEOUT: durationOrOff('30m').default(30 * 60_000),
     ORDER_EXPIRY_INTERVAL_MS: positiveInt.default(5000),
 
     HEALTH_CHECK_TIMEOUT_MS: positiveInt.default(2000),
     HEALTH_OUTBOX_MAX_AGE_MS: positiveInt.default(30000),
     HEALTH_PROJECTION_MAX_LAG: positiveInt.default(1000),
     HEALTH_DLQ_MAX_DEPTH: z.coerce.number().int().min(0).default(100),
+
+    // Outgoing webhooks: the backoff before each retry (then the delivery is dead), how long one
+    // attempt may take, and how long an endpoint may fail without a success before it is disabled.
+    WEBHOOK_RETRY_SCHEDULE: durationList('5s,30s,2m,15m,1h,6h').default([
+      5000, 30_000, 120_000, 900_000, 3_600_000, 21_600_000,
+    ]),
+    WEBHOOK_TIMEOUT: duration('10s').default(10_000),
+    WEBHOOK_DISABLE_AFTER: duration('24h').default(86_400_000),
+    // Only for development and tests: lets webhook URLs reach loopback and private addresses.
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
 
     SHUTDOWN_GRACE_MS: positiveInt.default(10000),
     // Test-only fault injection: kill the process at a named point (refused outside NODE_ENV=test).

@@ -20,6 +20,8 @@ export interface HealthSources {
   projections: ReadonlyArray<{ name: string; eventTypes: readonly string[] }>;
   /** Whether to report the outbox backlog (the api, which runs the relay). */
   outbox: boolean;
+  /** More checks of this app, by name (e.g. `webhooks`: endpoints, backlog, disabled ones). */
+  checks?: ReadonlyArray<{ name: string; read(): Promise<{ up: boolean; data: Record<string, unknown> }> }>;
 }
 
 /** Each check has its own timeout: a hung dependency makes a check fail, never hang the probe. */
@@ -106,6 +108,7 @@ export class HealthChecks {
       checks.push(() => this.projectionLag(p.name, p.eventTypes));
       checks.push(() => this.deadLetterCheck(p.name));
     }
+    for (const extra of this.sources.checks ?? []) checks.push(() => this.guard(extra.name, () => extra.read()));
     return checks;
   }
 

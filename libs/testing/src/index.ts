@@ -37,3 +37,4 @@ export {
   type ServerFault,
 } from './load.js';
 export { deliveriesInFlight, describeExit, isRunning, loggedErrors, postgresCluster, rabbitmqctl } from './faults.js';
+export { WebhookReceiver, type Behaviour, type ReceivedWebhook } from './webhook-receiver.js';

@@ -78,7 +78,7 @@ export const PROJECTION_QUEUE_SUFFIXES = ['', '.dlq', '.retry.100ms', '.retry.20
 async function deleteBrokerObjects(exchange: string, prefix: string): Promise<void> {
   const connection = await connect(SERVICE_URLS.amqp);
   try {
-    for (const projection of ['catalog', 'orders', 'sales', 'probe']) {
+    for (const projection of ['catalog', 'orders', 'sales', 'webhooks', 'probe']) {
       for (const suffix of PROJECTION_QUEUE_SUFFIXES) {
         const channel = await connection.createChannel();
         channel.on('error', () => undefined);

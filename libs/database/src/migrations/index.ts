@@ -6,6 +6,7 @@ import { Migration20261121080000_dead_letters } from './Migration20261121080000_
 import { Migration20261202000000_catalog_categories } from './Migration20261202000000_catalog_categories.js';
 import { Migration20261202010000_stream_versions } from './Migration20261202010000_stream_versions.js';
 import { Migration20261202020000_order_payment_deadline } from './Migration20261202020000_order_payment_deadline.js';
+import { Migration20261202030000_webhooks } from './Migration20261202030000_webhooks.js';
 
 /** Every migration, in order. `npm run migration:create` writes a new file; add it here. */
 export const migrationsList: MigrationObject[] = [
@@ -16,4 +17,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202000000_catalog_categories', class: Migration20261202000000_catalog_categories },
   { name: 'Migration20261202010000_stream_versions', class: Migration20261202010000_stream_versions },
   { name: 'Migration20261202020000_order_payment_deadline', class: Migration20261202020000_order_payment_deadline },
+  { name: 'Migration20261202030000_webhooks', class: Migration20261202030000_webhooks },
 ];
