@@ -9,9 +9,9 @@ import { allEntities, projectionSubscriptions } from '@emporium/composition';
 import { DatabaseModule } from '@emporium/database';
 import { IdentityModule } from '@emporium/identity';
 import { DomainModule } from '@emporium/domain';
-import { OutboxRelay, RelayModule } from '@emporium/messaging';
+import { liveFeed, OutboxRelay, RelayModule } from '@emporium/messaging';
 import { ProjectionProgressModule } from '@emporium/projections';
-import { OrderingModule } from '@emporium/ordering';
+import { OrderingModule, OrderStreamModule } from '@emporium/ordering';
 import { HealthModule } from '@emporium/health';
 import { loggingModule } from '@emporium/telemetry';
 import { JwtAuthGuard, RolesGuard } from './auth/auth.guards.js';
@@ -40,6 +40,7 @@ export class ApiModule {
         IdentityModule,
         CatalogModule,
         OrderingModule,
+        OrderStreamModule.forRoot({ useFactory: () => liveFeed(config, 'the api') }),
         HealthModule.forRoot(
           relay
             ? {

@@ -94,6 +94,15 @@ export const environmentSchema = z
     READ_YOUR_WRITES_TIMEOUT_MS: positiveInt.max(60000).default(5000),
     COMMAND_MAX_RETRIES: positiveInt.max(50).default(5),
 
+    // Live order updates (GET /api/v1/orders/stream, server-sent events).
+    ORDER_STREAM_HEARTBEAT_MS: positiveInt.default(15_000),
+    ORDER_STREAM_RETRY_MS: positiveInt.default(2000),
+    ORDER_STREAM_MAX_PER_USER: positiveInt.max(1000).default(5),
+    ORDER_STREAM_QUEUE_LIMIT: positiveInt.max(100_000).default(500),
+    ORDER_STREAM_REPLAY_MAX_EVENTS: positiveInt.max(100_000).default(5000),
+    ORDER_STREAM_REPLAY_MAX_AGE_MS: positiveInt.default(24 * 3600 * 1000),
+    ORDER_STREAM_TICKET_TTL: positiveInt.max(600).default(30),
+
     HEALTH_CHECK_TIMEOUT_MS: positiveInt.default(2000),
     HEALTH_OUTBOX_MAX_AGE_MS: positiveInt.default(30000),
     HEALTH_PROJECTION_MAX_LAG: positiveInt.default(1000),
@@ -135,6 +144,14 @@ export const environmentSchema = z
         code: 'custom',
         path: [env.ADMIN_EMAIL === undefined ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD'],
         message: 'ADMIN_EMAIL and ADMIN_PASSWORD are set together or not at all',
+      });
+    }
+    if (env.ORDER_STREAM_HEARTBEAT_MS >= env.REQUEST_TIMEOUT_MS) {
+      // An idle connection is closed after REQUEST_TIMEOUT_MS: the heartbeat must come first.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ORDER_STREAM_HEARTBEAT_MS'],
+        message: `must be shorter than REQUEST_TIMEOUT_MS (${env.REQUEST_TIMEOUT_MS}), which closes idle connections`,
       });
     }
     if (env.CRASH_AT !== undefined && env.NODE_ENV !== 'test') {

@@ -26,3 +26,4 @@ export {
   type ServerFault,
 } from './load.js';
 export { deliveriesInFlight, describeExit, isRunning, loggedErrors, postgresCluster, rabbitmqctl } from './faults.js';
+export { SseClient, type SseEvent } from './sse.js';

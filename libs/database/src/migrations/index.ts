@@ -3,6 +3,7 @@ import { Migration20261121000000_init } from './Migration20261121000000_init.js'
 import { Migration20261121062741_projection_positions } from './Migration20261121062741_projection_positions.js';
 import { Migration20261121063744_idempotency_claim_token } from './Migration20261121063744_idempotency_claim_token.js';
 import { Migration20261121080000_dead_letters } from './Migration20261121080000_dead_letters.js';
+import { Migration20261202010000_order_stream_tickets } from './Migration20261202010000_order_stream_tickets.js';
 
 /** Every migration, in order. `npm run migration:create` writes a new file; add it here. */
 export const migrationsList: MigrationObject[] = [
@@ -10,4 +11,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261121062741_projection_positions', class: Migration20261121062741_projection_positions },
   { name: 'Migration20261121063744_idempotency_claim_token', class: Migration20261121063744_idempotency_claim_token },
   { name: 'Migration20261121080000_dead_letters', class: Migration20261121080000_dead_letters },
+  { name: 'Migration20261202010000_order_stream_tickets', class: Migration20261202010000_order_stream_tickets },
 ];
