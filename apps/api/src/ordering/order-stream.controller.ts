@@ -107,6 +107,9 @@ export class OrderStreamController implements OnModuleInit {
       'cache-control': 'no-cache, no-transform',
       'x-accel-buffering': 'no',
     });
+    // Heartbeats keep a live stream busy; a socket whose writes make no progress for this long
+    // belongs to a client that is gone (REQUEST_TIMEOUT_MS alone could be shorter than a heartbeat).
+    request.raw.socket.setTimeout(Math.max(this.config.http.requestTimeoutMs, 2 * heartbeatMs));
     request.raw.socket.setNoDelay(true);
     const writer = new SseWriter(response, { queueLimit, heartbeatMs });
     writer.write(`retry: ${retryMs}\n: connected\n\n`);
