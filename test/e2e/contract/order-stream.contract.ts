@@ -327,6 +327,8 @@ export function describeOrderStreamContract(mode: SystemMode): void {
         status: 429,
         code: 'too-many-streams',
       });
+      const metrics = await (await fetch(`${system.apiUrl}/metrics`)).text();
+      expect(Number(/^emporium_order_streams_open (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(MAX_PER_USER);
       // Another user is not affected.
       expect((await stream(bearer((await newCustomer()).token))).status).toBe(200);
       streams[0].close();

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { MikroORM } from '@mikro-orm/postgresql';
 import { AppConfig } from '@emporium/config';
 import type { Actor } from '@emporium/domain';
+import { scrapedGauge } from '@emporium/telemetry';
 import { OrderChangeReader } from './order-change.reader.js';
 import { canSee, compareCursors, ORIGIN, type OrderChange, type StreamCursor } from './order-change.js';
 
@@ -144,6 +145,10 @@ export class OrderStreamHub implements OnApplicationBootstrap, OnApplicationShut
     @Inject(ORDER_CHANGE_FEED) private readonly feed: OrderChangeFeed,
   ) {
     this.reader = new OrderChangeReader(orm);
+    scrapedGauge('emporium_order_streams_open', 'Live order streams open on this process', [], (set) => {
+      set({}, this.sessions.size);
+      return Promise.resolve();
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
