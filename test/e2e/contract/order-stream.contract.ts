@@ -262,11 +262,13 @@ export function describeOrderStreamContract(mode: SystemMode): void {
         (n) => n === 1,
         'the order after the reset',
       );
-      expectProblem(
-        await http('GET', STREAM, { token: customer.token, headers: { 'last-event-id': 'abc' } }),
-        400,
-        'invalid-last-event-id',
-      );
+      for (const id of ['abc', '-1', '99999999999999999999', '9223372036854775808']) {
+        expectProblem(
+          await http('GET', STREAM, { token: customer.token, headers: { 'last-event-id': id } }),
+          400,
+          'invalid-last-event-id',
+        );
+      }
     });
 
     it('keeps an idle stream alive with comments', async () => {

@@ -19,6 +19,8 @@ import { OrderStreamEventDto, OrderStreamQueryDto, StreamTicketDto } from './ord
 import { SseWriter } from './sse-writer.js';
 
 const EVENT_ID = /^(0|[1-9][0-9]{0,18})$/;
+/** Positions are bigints. */
+const MAX_POSITION = 2n ** 63n - 1n;
 
 /**
  * Live order updates as server-sent events (docs/adr/0014-live-order-updates.md): a customer's
@@ -94,7 +96,7 @@ export class OrderStreamController implements OnModuleInit {
     @Req() request: AuthenticatedRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    if (lastEventId !== undefined && !EVENT_ID.test(lastEventId)) {
+    if (lastEventId !== undefined && !(EVENT_ID.test(lastEventId) && BigInt(lastEventId) <= MAX_POSITION)) {
       throw new ProblemException(400, 'invalid-last-event-id', 'Last-Event-ID must be an event id from this stream');
     }
     const slot = this.reserve(actor);
