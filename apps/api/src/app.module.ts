@@ -9,9 +9,9 @@ import { allEntities, deliverySubscriptions } from '@emporium/composition';
 import { DatabaseModule } from '@emporium/database';
 import { IdentityModule } from '@emporium/identity';
 import { DomainModule } from '@emporium/domain';
-import { OutboxRelay, RelayModule } from '@emporium/messaging';
+import { liveFeed, OutboxRelay, RelayModule } from '@emporium/messaging';
 import { ProjectionProgressModule } from '@emporium/projections';
-import { OrderingModule } from '@emporium/ordering';
+import { OrderingModule, OrderStreamModule } from '@emporium/ordering';
 import { HealthModule } from '@emporium/health';
 import { loggingModule } from '@emporium/telemetry';
 import { WebhooksModule } from '@emporium/webhooks';
@@ -42,6 +42,7 @@ export class ApiModule {
         CatalogModule,
         OrderingModule,
         WebhooksModule,
+        OrderStreamModule.forRoot({ useFactory: () => liveFeed(config, 'the api') }),
         HealthModule.forRoot(
           relay
             ? {

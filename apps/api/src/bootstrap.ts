@@ -103,6 +103,8 @@ export async function createApiApp(
             'if-match',
             'x-min-position',
             'x-correlation-id',
+            // An EventSource reconnecting to GET /orders/stream sends it.
+            'last-event-id',
           ],
           exposedHeaders: ['retry-after', 'idempotent-replayed', 'location', 'x-min-position'],
           maxAge: 600,

@@ -108,6 +108,19 @@ export class AppConfig {
   };
   readonly readYourWritesTimeoutMs!: number;
   readonly commandMaxRetries!: number;
+  /** Live order updates over server-sent events. */
+  readonly orderStream!: {
+    heartbeatMs: number;
+    /** Sent to clients as the reconnection delay (`retry:`). */
+    retryMs: number;
+    maxPerUser: number;
+    /** Messages waiting for a slow client before it is dropped. */
+    queueLimit: number;
+    /** A resume further back than this many order events, or this age, starts over with a reset. */
+    replayMaxEvents: number;
+    replayMaxAgeMs: number;
+    ticketTtlSeconds: number;
+  };
   readonly health!: { timeoutMs: number; outboxMaxAgeMs: number; projectionMaxLag: number; dlqMaxDepth: number };
   readonly webhooks!: {
     /** Backoff before each retry of a failed delivery; after the last, the delivery is dead. */
@@ -223,6 +236,15 @@ export class AppConfig {
       orders: { paymentTimeoutMs: e.ORDER_PAYMENT_TIMEOUT ?? undefined, expiryIntervalMs: e.ORDER_EXPIRY_INTERVAL_MS },
       readYourWritesTimeoutMs: e.READ_YOUR_WRITES_TIMEOUT_MS,
       commandMaxRetries: e.COMMAND_MAX_RETRIES,
+      orderStream: {
+        heartbeatMs: e.ORDER_STREAM_HEARTBEAT_MS,
+        retryMs: e.ORDER_STREAM_RETRY_MS,
+        maxPerUser: e.ORDER_STREAM_MAX_PER_USER,
+        queueLimit: e.ORDER_STREAM_QUEUE_LIMIT,
+        replayMaxEvents: e.ORDER_STREAM_REPLAY_MAX_EVENTS,
+        replayMaxAgeMs: e.ORDER_STREAM_REPLAY_MAX_AGE_MS,
+        ticketTtlSeconds: e.ORDER_STREAM_TICKET_TTL,
+      },
       health: {
         timeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
         outboxMaxAgeMs: e.HEALTH_OUTBOX_MAX_AGE_MS,

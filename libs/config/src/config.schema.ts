@@ -151,6 +151,14 @@ export const environmentSchema = z
     // An order still unpaid this long after it was placed is cancelled (reason payment-timeout).
     ORDER_PAYMENT_TIMEOUT: durationOrOff('30m').default(30 * 60_000),
     ORDER_EXPIRY_INTERVAL_MS: positiveInt.default(5000),
+    // Live order updates (GET /api/v1/orders/stream, server-sent events).
+    ORDER_STREAM_HEARTBEAT_MS: positiveInt.default(15_000),
+    ORDER_STREAM_RETRY_MS: positiveInt.default(2000),
+    ORDER_STREAM_MAX_PER_USER: positiveInt.max(1000).default(5),
+    ORDER_STREAM_QUEUE_LIMIT: positiveInt.max(100_000).default(500),
+    ORDER_STREAM_REPLAY_MAX_EVENTS: positiveInt.max(100_000).default(5000),
+    ORDER_STREAM_REPLAY_MAX_AGE_MS: positiveInt.default(24 * 3600 * 1000),
+    ORDER_STREAM_TICKET_TTL: positiveInt.max(600).default(30),
 
     HEALTH_CHECK_TIMEOUT_MS: positiveInt.default(2000),
     HEALTH_OUTBOX_MAX_AGE_MS: positiveInt.default(30000),

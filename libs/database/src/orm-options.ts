@@ -58,6 +58,7 @@ export function createOrmOptions(
       skipTables: [
         'dead_letters',
         'idempotency_keys',
+        'order_stream_tickets',
         'projection_inbox',
         'projection_streams',
         'read_catalog_products',

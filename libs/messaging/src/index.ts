@@ -21,7 +21,10 @@ export {
 } from './delivery/delivery-core.js';
 export { DeliveryServer } from './delivery/delivery-server.js';
 export { Pump } from './delivery/pump.js';
-export { deadLetterStore, deliveryServer, deliveryTransport } from './delivery/transports.js';
+export { deadLetterStore, deliveryServer, deliveryTransport, liveFeed } from './delivery/transports.js';
+export { type LiveFeed } from './live/live-feed.js';
+export { RabbitMqLiveFeed, type RabbitMqLiveFeedOptions } from './amqp/rabbitmq.live-feed.js';
+export { EventLogLiveFeed } from './local/event-log.live-feed.js';
 export { BrokerConnection } from './amqp/broker-connection.js';
 export { ProjectionTopology } from './amqp/topology.js';
 export {

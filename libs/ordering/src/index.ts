@@ -21,3 +21,22 @@ export { OrderExpiry } from './application/expire-orders/order-expiry.js';
 export { OrderExpiryModule } from './application/expire-orders/order-expiry.module.js';
 
 export const orderingEntities = [Order];
+export {
+  ORDER_STREAM_EVENTS,
+  type OrderChange,
+  type OrderStreamEventType,
+  type StreamCursor,
+} from './live-updates/order-change.js';
+export {
+  ORDER_CHANGE_FEED,
+  OrderStreamHub,
+  StreamsUnavailable,
+  TooManyStreams,
+  type OrderChangeFeed,
+  type ResetReason,
+  type StreamHandle,
+  type StreamMessage,
+  type StreamSink,
+} from './live-updates/order-stream.hub.js';
+export { StreamTickets } from './live-updates/stream-tickets.js';
+export { OrderStreamModule } from './live-updates/order-stream.module.js';

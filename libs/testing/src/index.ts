@@ -38,3 +38,4 @@ export {
 } from './load.js';
 export { deliveriesInFlight, describeExit, isRunning, loggedErrors, postgresCluster, rabbitmqctl } from './faults.js';
 export { WebhookReceiver, type Behaviour, type ReceivedWebhook } from './webhook-receiver.js';
+export { SseClient, type SseEvent } from './sse.js';

@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { IS_PUBLIC, ROLES, type AuthenticatedRequest } from './auth.decorators.js';
 import { ProblemException } from '../http/problem.js';
+import { TICKET_QUERY, ticketOf } from './ticket-auth.js';
 
 /** Global: every route needs a valid token unless it is marked @Public(). */
 @Injectable()
@@ -14,6 +15,9 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   override canActivate(context: ExecutionContext): ReturnType<CanActivate['canActivate']> {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
     if (isPublic) return true;
+    // A request with a stream ticket is authenticated by the ticket (StreamTicketGuard).
+    const ticketQuery = this.reflector.get<string | undefined>(TICKET_QUERY, context.getHandler());
+    if (ticketQuery && ticketOf(context.switchToHttp().getRequest(), ticketQuery) !== undefined) return true;
     return super.canActivate(context);
   }
 

@@ -7,6 +7,7 @@ import { Migration20261202000000_catalog_categories } from './Migration202612020
 import { Migration20261202010000_stream_versions } from './Migration20261202010000_stream_versions.js';
 import { Migration20261202020000_order_payment_deadline } from './Migration20261202020000_order_payment_deadline.js';
 import { Migration20261202030000_webhooks } from './Migration20261202030000_webhooks.js';
+import { Migration20261202040000_order_stream_tickets } from './Migration20261202040000_order_stream_tickets.js';
 
 /** Every migration, in order. `npm run migration:create` writes a new file; add it here. */
 export const migrationsList: MigrationObject[] = [
@@ -18,4 +19,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202010000_stream_versions', class: Migration20261202010000_stream_versions },
   { name: 'Migration20261202020000_order_payment_deadline', class: Migration20261202020000_order_payment_deadline },
   { name: 'Migration20261202030000_webhooks', class: Migration20261202030000_webhooks },
+  { name: 'Migration20261202040000_order_stream_tickets', class: Migration20261202040000_order_stream_tickets },
 ];

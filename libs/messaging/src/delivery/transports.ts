@@ -3,11 +3,14 @@ import { RabbitMqDeadLetters } from '../amqp/rabbitmq.dead-letters.js';
 import { RabbitMqTransport } from '../amqp/rabbitmq.transport.js';
 import { EventLogDeadLetters } from '../local/event-log.dead-letters.js';
 import { EventLogTransport } from '../local/event-log.transport.js';
+import { EventLogLiveFeed } from '../local/event-log.live-feed.js';
+import { RabbitMqLiveFeed } from '../amqp/rabbitmq.live-feed.js';
+import type { LiveFeed } from '../live/live-feed.js';
 import { DeliveryServer } from './delivery-server.js';
 import type { DeadLetterStore, DeliveryTransport, Subscription } from './port.js';
 
 /**
- * The one place that picks a transport: RabbitMQ when AMQP_URL is set, otherwise `event_log`
+ * The one place that picks a transport (and, beside it, the live feed of the same mode): RabbitMQ when AMQP_URL is set, otherwise `event_log`
  * read in process. Everything else (the core, health, metrics, the CLI) talks to the port.
  */
 export function deliveryTransport(config: AppConfig, who: string): DeliveryTransport {
@@ -51,4 +54,17 @@ export function deliveryServer(config: AppConfig, subscriptions: readonly Subscr
     { retryDelaysMs: config.amqp.retryDelaysMs },
     crashAt,
   );
+}
+
+/**
+ * How `who` (an api process serving live updates) hears of new events: its own queue on the
+ * relay's exchange with a broker, the in-process commit signal without one.
+ */
+export function liveFeed(config: AppConfig, who: string): LiveFeed {
+  if (config.amqp.url === undefined) return new EventLogLiveFeed();
+  return new RabbitMqLiveFeed({
+    url: config.amqp.url,
+    exchange: config.amqp.exchange,
+    connectionName: `emporium-${who.replace(/\W+/g, '-')}-live`,
+  });
 }
