@@ -16,6 +16,7 @@ export {
 export { GetProduct } from './application/get-product/get-product.query.js';
 export { InvalidCursor, type ProductView } from './application/product-view.js';
 export { CatalogProjection, catalogProjectionEvents } from './projections/catalog.projection.js';
+export { CATALOG_CHANNEL } from './projections/catalog-changes.js';
 export { CatalogModule } from './catalog.module.js';
 
 export const catalogEntities = [Product];

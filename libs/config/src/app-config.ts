@@ -91,6 +91,10 @@ export class AppConfig {
     /** false, the number of proxy hops in front, or their addresses (never "trust everyone"). */
     trustProxy: false | number | string;
   };
+  /** Shared rate-limit counters; url undefined: in-process counters. */
+  readonly redis!: { url: string | undefined; keyPrefix: string; commandTimeoutMs: number };
+  /** The api's in-process product cache (maxEntries 0: off). */
+  readonly catalogCache!: { maxEntries: number; maxBytes: number };
   readonly readYourWritesTimeoutMs!: number;
   readonly commandMaxRetries!: number;
   readonly health!: { timeoutMs: number; outboxMaxAgeMs: number; projectionMaxLag: number; dlqMaxDepth: number };
@@ -196,6 +200,8 @@ export class AppConfig {
         bodyLimitBytes: e.BODY_LIMIT_BYTES,
         trustProxy: e.TRUST_PROXY,
       },
+      redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
+      catalogCache: { maxEntries: e.CATALOG_CACHE_MAX_ENTRIES, maxBytes: e.CATALOG_CACHE_MAX_BYTES },
       readYourWritesTimeoutMs: e.READ_YOUR_WRITES_TIMEOUT_MS,
       commandMaxRetries: e.COMMAND_MAX_RETRIES,
       health: {

@@ -20,6 +20,11 @@ export interface HealthSources {
   projections: ReadonlyArray<{ name: string; eventTypes: readonly string[] }>;
   /** Whether to report the outbox backlog (the api, which runs the relay). */
   outbox: boolean;
+  /**
+   * Dependencies the app works without (degraded): reported with their state, never failing
+   * the report; `degraded: true` in the state says it is running without it.
+   */
+  degradable?: ReadonlyArray<{ check: string; state(): Record<string, unknown> }>;
 }
 
 /** Each check has its own timeout: a hung dependency makes a check fail, never hang the probe. */
@@ -105,6 +110,9 @@ export class HealthChecks {
     for (const p of this.sources.projections) {
       checks.push(() => this.projectionLag(p.name, p.eventTypes));
       checks.push(() => this.deadLetterCheck(p.name));
+    }
+    for (const d of this.sources.degradable ?? []) {
+      checks.push(() => Promise.resolve(this.indicator.check(d.check).up(d.state())));
     }
     return checks;
   }

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Actor, CommandContext } from '@emporium/domain';
@@ -16,7 +17,9 @@ import {
 import { Idempotent } from '../http/idempotency.interceptor.js';
 import { CommandCtx, CurrentActor, Roles } from '../auth/auth.decorators.js';
 import { ApiAuthenticated, ApiMinPosition, ApiProblems } from '../http/api-docs.js';
+import { ApiConditionalGet, CACHE_HEADERS } from '../http/api-caching.js';
 import { CommandResultDto } from '../http/common.dto.js';
+import { cacheHeaders, PRIVATE_REVALIDATE, versionTag } from '../http/conditional-get.js';
 import { ResourceId } from '../http/params.js';
 import { ProblemException } from '../http/problem.js';
 import { ReadModel } from '../http/read-your-writes.guard.js';
@@ -92,10 +95,17 @@ export class OrdersController {
   @Get(':id')
   @ReadModel('orders', ordersProjectionEvents)
   @ApiMinPosition()
-  @ApiOkResponse({ type: OrderDto })
+  @ApiOkResponse({ type: OrderDto, headers: CACHE_HEADERS.private })
+  @ApiConditionalGet()
   @ApiProblems([404, 'no such order (or not yours)'], [503, 'read model behind X-Min-Position'])
-  get(@Param('id', ResourceId()) id: string, @CurrentActor() actor: Actor): Promise<OrderDto> {
-    return this.queries.execute(new GetOrder(actor, id));
+  async get(
+    @Param('id', ResourceId()) id: string,
+    @CurrentActor() actor: Actor,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<OrderDto> {
+    const order = await this.queries.execute(new GetOrder(actor, id));
+    cacheHeaders(reply, versionTag('o', order.id, order.version), PRIVATE_REVALIDATE);
+    return order;
   }
 }
 

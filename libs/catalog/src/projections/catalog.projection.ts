@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { sql } from 'kysely';
 import { CatalogEvents, type DomainEvent } from '@emporium/contracts';
 import { byAggregate, type Db, type Projection } from '@emporium/projections';
+import { notifyCatalogChanged } from './catalog-changes.js';
 
 export const catalogProjectionEvents = Object.values(CatalogEvents);
 type CatalogEvent = DomainEvent<(typeof catalogProjectionEvents)[number]>;
@@ -65,6 +66,12 @@ export class CatalogProjection implements Projection<CatalogEvent['type']> {
         throw new Error(`catalog rows are missing for ${changed.length - Number(result.numAffectedRows)} product(s)`);
       }
     }
+
+    // Cache invalidation for the api replicas: delivered only if this transaction commits.
+    await notifyCatalogChanged(
+      [...created, ...changed].map((row) => row.id),
+      db,
+    );
   }
 }
 
