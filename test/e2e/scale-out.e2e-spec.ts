@@ -110,7 +110,8 @@ describe('api replicas (scale-out)', () => {
         { what: 'the catalog cache listening' },
       );
     }
-  });
+    // Four processes start here (two more below): slow on a busy 2-core machine.
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all(started.map((app) => app.stop()));
@@ -247,6 +248,7 @@ describe('api replicas (scale-out)', () => {
 
   describe('with a Redis of its own, stopped and started again', () => {
     const LIMIT = 8;
+    const page = '/api/v1/products?limit=1';
     let redisPort: number;
     let redis: ChildProcess | undefined;
     let c: RunningApp;
@@ -290,24 +292,24 @@ describe('api replicas (scale-out)', () => {
       c = await startApp('api', own);
       d = await startApp('api', own);
       started.push(c, d);
-    });
+    }, 120_000);
 
     afterAll(async () => {
       if (redis) await stopRedis();
     });
 
     it('counts every replica against one limit; while Redis is down it allows, counts and reports it; then limits again', async () => {
-      // Readiness probes of the start-up counted too: the two replicas together allow at most LIMIT.
+      // The two replicas together allow LIMIT requests per window, not LIMIT each.
       const answers: number[] = [];
-      for (let i = 0; i < 2 * LIMIT; i++) answers.push((await via(i % 2 ? d : c)('GET', '/health/live')).status);
-      const allowed = answers.filter((s) => s === 200).length;
-      expect(allowed).toBeLessThanOrEqual(LIMIT);
-      expect(answers.slice(-2)).toEqual([429, 429]);
+      for (let i = 0; i < 2 * LIMIT; i++) answers.push((await via(i % 2 ? d : c)('GET', page)).status);
+      expect(answers).toEqual([...new Array(LIMIT).fill(200), ...new Array(LIMIT).fill(429)]);
+      // Probes are never counted: a load balancer checking many replicas must not lock itself out.
+      expect((await via(c)('GET', '/health/ready')).status).toBe(200);
 
       await stopRedis();
       const during: number[] = [];
       for (let i = 0; i < 2 * LIMIT; i++) {
-        during.push((await via(i % 2 ? d : c)('GET', '/api/v1/products?limit=1')).status);
+        during.push((await via(i % 2 ? d : c)('GET', page)).status);
       }
       expect(during).toEqual(new Array(2 * LIMIT).fill(200));
       expect(await metric(c, /^emporium_rate_limit_store_errors_total /)).toBeGreaterThan(0);
@@ -328,12 +330,13 @@ describe('api replicas (scale-out)', () => {
       }
       let n = 0;
       await poll(
-        () => via(n++ % 2 ? d : c)('GET', '/health/live').then((r) => r.status),
+        () => via(n++ % 2 ? d : c)('GET', page).then((r) => r.status),
         (s) => s === 429,
         {
           what: 'a 429 once Redis is back',
         },
       );
+      // The health reports above counted once Redis answered them (one per replica).
       expect(n).toBeLessThanOrEqual(LIMIT + 1);
     });
   });

@@ -141,7 +141,7 @@ type ScriptedRedis = Redis & {
  * Counters shared by every replica. While Redis is unreachable or slower than
  * REDIS_COMMAND_TIMEOUT_MS, requests are allowed (fail open: a rate limiter must not take the
  * shop down with it), counted in emporium_rate_limit_store_errors_total and reported as
- * degraded by /health; the client reconnects by itself (docs/adr/0014-scaling-out-the-read-side.md).
+ * degraded by /health; the client reconnects by itself (docs/adr/0015-scaling-out-the-read-side.md).
  */
 export class RedisRateLimitStore implements RateLimitStore {
   private readonly logger = new Logger('RateLimit');

@@ -35,6 +35,13 @@ interface Rule {
 const byAddress = (request: FastifyRequest): string => `ip:${clientNetwork(request.ip)}`;
 
 /**
+ * Probes answer from memory and are asked by load balancers and kubelets, many replicas from one
+ * address: counted, a load balancer's checks of N replicas would exhaust its own limit and take
+ * every replica out of rotation.
+ */
+const UNCOUNTED = new Set(['/health/live', '/health/ready']);
+
+/**
  * Three limits, each a fixed window of RATE_LIMIT_WINDOW_MS: every route per client address;
  * auth routes per address; auth routes per account, so a password cannot be guessed slowly from
  * many addresses (the login lockout).
@@ -95,6 +102,7 @@ export class RateLimitGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
+    if (UNCOUNTED.has(request.routeOptions.url ?? '')) return true;
     const applied = this.rules.filter((rule) => rule.applies(context));
     const checks: RateLimitCheck[] = applied.map((rule) => ({
       key: `${this.prefix}${rule.name}:${rule.tracker(request)}`,
