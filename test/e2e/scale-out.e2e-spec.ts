@@ -8,12 +8,15 @@ import pg from 'pg';
 import {
   allEntities,
   freePort,
+  haproxyVersion,
   httpClient,
   isolatedEnvironment,
   poll,
   requireServices,
   SERVICE_URLS,
+  serversUp,
   startApp,
+  startHaproxy,
   type HttpResponse,
   type IsolatedEnvironment,
   type RunningApp,
@@ -93,6 +96,8 @@ describe('api replicas (scale-out)', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_KEY_PREFIX: keyPrefix,
       RATE_LIMIT_AUTH_PER_ACCOUNT: String(PER_ACCOUNT),
+      // As in docker-compose.yml: readiness 503 this long before the server closes.
+      SHUTDOWN_DRAIN_DELAY_MS: '3000',
     };
     projector = await startApp('projector', settings);
     a = await startApp('api', settings);
@@ -338,6 +343,65 @@ describe('api replicas (scale-out)', () => {
       );
       // The health reports above counted once Redis answered them (one per replica).
       expect(n).toBeLessThanOrEqual(LIMIT + 1);
+    });
+  });
+  describe('behind HAProxy (deploy/haproxy/haproxy.cfg)', () => {
+    it('takes a draining replica out of rotation before it closes: no request through the proxy fails', async () => {
+      if (!haproxyVersion()) {
+        // .ci/run installs it; a developer machine without it runs everything else.
+        if (process.env.CI === 'true') throw new Error('haproxy is not installed (apt-get install -y haproxy)');
+        return;
+      }
+      const product = await createProduct();
+      await via(a)('GET', `/api/v1/products/${product.id}`, { headers: after(product.position) });
+      const [proxyPort, statsPort] = [await freePort(), await freePort()];
+      const portOf = (app: RunningApp): number => Number(new URL(app.url).port);
+      const proxy = await startHaproxy([portOf(a), portOf(b)], proxyPort, statsPort);
+      const statuses: number[] = [];
+      const failures: string[] = [];
+      let running = true;
+      try {
+        const client = async (): Promise<void> => {
+          while (running) {
+            try {
+              const response = await fetch(`http://127.0.0.1:${proxyPort}/api/v1/products/${product.id}`);
+              await response.arrayBuffer();
+              statuses.push(response.status);
+            } catch (error) {
+              failures.push((error as Error).message);
+            }
+          }
+        };
+        const clients = Array.from({ length: 4 }, client);
+        await poll(
+          async () => statuses.length,
+          (n) => n >= 50,
+          { what: 'requests through HAProxy' },
+        );
+        const stopping = b.stop('SIGTERM');
+        // Out of rotation within the drain delay, while b still answers.
+        await poll(
+          () => serversUp(statsPort),
+          (up) => up.length === 1,
+          { what: 'HAProxy taking b out', timeoutMs: 3000 },
+        );
+        expect(b.process.exitCode).toBeNull();
+        await stopping; // (Nest re-raises SIGTERM once closed: no exit code)
+        const served = statuses.length;
+        await poll(
+          async () => statuses.length,
+          (n) => n >= served + 50,
+          { what: 'requests after b stopped' },
+        );
+        running = false;
+        await Promise.all(clients);
+        expect(failures).toEqual([]);
+        expect(statuses.filter((s) => s !== 200)).toEqual([]);
+      } finally {
+        running = false;
+        proxy.kill('SIGTERM');
+        await once(proxy, 'exit');
+      }
     });
   });
 });

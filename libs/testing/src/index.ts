@@ -2,6 +2,7 @@ export { poll } from './poll.js';
 export { requireServices, SERVICE_URLS } from './services.js';
 export { isolatedEnvironment, type IsolatedEnvironment } from './isolation.js';
 export { freePort, startApp, runToExit, type RunningApp } from './processes.js';
+export { haproxyVersion, localHaproxyConfig, serversUp, startHaproxy } from './haproxy.js';
 export { allEntities } from './entities.js';
 export { httpClient, type HttpResponse, type RequestOptions } from './http.js';
 export { compareWithRebuild, unappliedEvents, type RebuildReport } from './rebuild.js';
