@@ -1,10 +1,17 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The repository's deploy/haproxy/haproxy.cfg, found from the sources or from dist/ (the bench). */
+function deployedConfig(): string {
+  for (let up = '../../../'; up.length < 30; up += '../') {
+    const file = fileURLToPath(new URL(`${up}deploy/haproxy/haproxy.cfg`, import.meta.url));
+    if (existsSync(file)) return readFileSync(file, 'utf8');
+  }
+  throw new Error('deploy/haproxy/haproxy.cfg not found above libs/testing');
+}
 
 /** The installed HAProxy's version line, or undefined (Debian/Ubuntu: `apt-get install -y haproxy`). */
 export function haproxyVersion(): string | undefined {
@@ -21,8 +28,7 @@ export function haproxyVersion(): string | undefined {
  * Everything else (health checks, timeouts, retries) is what docker-compose.yml deploys.
  */
 export function localHaproxyConfig(servers: number[], port: number, statsPort: number): string {
-  const deployed = readFileSync(`${ROOT}deploy/haproxy/haproxy.cfg`, 'utf8');
-  const local = deployed
+  const local = deployedConfig()
     .replace(/^[ \t]*server-template .*$/m, servers.map((p, i) => `  server api${i + 1} 127.0.0.1:${p}`).join('\n'))
     .replace(/^([ \t]*)bind :8080$/m, `$1bind 127.0.0.1:${port}`)
     .replace(/^([ \t]*)bind :8404$/m, `$1bind 127.0.0.1:${statsPort}`)
