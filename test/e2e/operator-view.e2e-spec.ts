@@ -59,6 +59,13 @@ describe('the operator view reads what the apps export', () => {
       body: { sku: 'OPS-1', name: 'Watched', category: 'ops', priceCents: 100, currency: 'EUR', stock: 5 },
     });
     expect(product.status).toBe(201);
+    // A product read twice: a cache miss, then a hit.
+    for (let i = 0; i < 2; i++) {
+      const read = await http('GET', `/api/v1/products/${product.body.id as string}`, {
+        headers: { 'x-min-position': product.body.position as string },
+      });
+      expect(read.status).toBe(200);
+    }
     const wrong = { email: 'nobody@example.com', password: 'not-the-password-at-all' };
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) statuses.push((await http('POST', '/api/v1/auth/login', { body: wrong })).status);

@@ -225,8 +225,8 @@ describe('ProjectionRunner (real PostgreSQL)', () => {
     const outcomes = await runner.applyInTransaction(events.map((event) => ({ projection: 'catalog', event })));
     expect(outcomes).toEqual(events.map(() => 'applied'));
     // 16 events: BEGIN, the events with their locked streams, streams advanced + inbox, one insert
-    // (each product's creation and restock folded into its row), COMMIT.
-    expect((await statements('catalog')) - before).toBe(5);
+    // (each product's creation and restock folded into its row), one NOTIFY for the api caches, COMMIT.
+    expect((await statements('catalog')) - before).toBe(6);
     const rows = await query<{ stock: number; version: number }>(
       'select stock, version from read_catalog_products where id = any($1::uuid[])',
       [ids],

@@ -2,7 +2,6 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { PassportModule } from '@nestjs/passport';
-import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig, ConfigModule } from '@emporium/config';
 import { CatalogModule } from '@emporium/catalog';
 import { allEntities, deliverySubscriptions } from '@emporium/composition';
@@ -18,8 +17,16 @@ import { WebhooksModule } from '@emporium/webhooks';
 import { JwtAuthGuard, RolesGuard } from './auth/auth.guards.js';
 import { JwtStrategy } from './auth/jwt.strategy.js';
 import { ProblemFilter } from './http/problem.filter.js';
-import { RateLimitGuard, rateLimitOptions } from './http/rate-limit.js';
+import { RATE_LIMIT_STORE, RateLimitGuard, RateLimitModule } from './http/rate-limit.js';
+import type { RateLimitStore } from './http/rate-limit-store.js';
+import { CatalogCacheModule } from './catalog/catalog-cache.module.js';
+import { CatalogInvalidation } from './catalog/catalog-invalidation.js';
 import { apiControllers } from './controllers.js';
+
+function redisHealth(store: RateLimitStore): Record<string, unknown> {
+  const { connected, lastError } = store.state();
+  return connected ? { use: 'rate limits' } : { use: 'rate limits', degraded: true, failOpen: true, lastError };
+}
 
 @Module({})
 export class ApiModule {
@@ -34,7 +41,7 @@ export class ApiModule {
         DatabaseModule.forRoot(allEntities, 'emporium-api'),
         CqrsModule.forRoot(),
         PassportModule,
-        ThrottlerModule.forRoot(rateLimitOptions(config)),
+        RateLimitModule.forRoot(config),
         DomainModule,
         ProjectionProgressModule,
         ...(relay ? [RelayModule.forRoot(deliverySubscriptions)] : []),
@@ -43,18 +50,23 @@ export class ApiModule {
         OrderingModule,
         WebhooksModule,
         OrderStreamModule.forRoot({ useFactory: () => liveFeed(config, 'the api') }),
-        HealthModule.forRoot(
-          relay
-            ? {
-                inject: [OutboxRelay],
-                useFactory: (outboxRelay: OutboxRelay) => ({
-                  messaging: { check: 'broker', connected: () => outboxRelay.status().brokerConnected },
-                  projections: deliverySubscriptions,
-                  outbox: true,
-                }),
-              }
-            : { useValue: { projections: deliverySubscriptions, outbox: true } },
-        ),
+        CatalogCacheModule,
+        HealthModule.forRoot({
+          inject: [RATE_LIMIT_STORE, CatalogInvalidation, ...(relay ? [OutboxRelay] : [])],
+          useFactory: (store: RateLimitStore, cache: CatalogInvalidation, outboxRelay?: OutboxRelay) => ({
+            ...(outboxRelay
+              ? { messaging: { check: 'broker', connected: () => outboxRelay.status().brokerConnected } }
+              : {}),
+            projections: deliverySubscriptions,
+            outbox: true,
+            // Reported, never failing: without them the api still serves (rate limits fail open,
+            // the catalog is read from the database).
+            degradable: [
+              ...(config.redis.url === undefined ? [] : [{ check: 'redis', state: () => redisHealth(store) }]),
+              { check: 'catalog-cache', state: () => cache.state() },
+            ],
+          }),
+        }),
       ],
       controllers: apiControllers,
       providers: [

@@ -7,6 +7,7 @@ import type { AppConfig } from '@emporium/config';
 import { exitWithin, Lifecycle, recordHttpMetrics } from '@emporium/health';
 import { nameHttpSpansByRoute, tracedHttpServer } from '@emporium/telemetry';
 import { ApiModule } from './app.module.js';
+import { conditionalGet } from './http/conditional-get.js';
 import { acceptJsonOnly } from './http/json-body.js';
 import { createValidationPipe } from './http/validation.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -60,6 +61,7 @@ export async function createApiApp(
     ],
   });
   app.useGlobalPipes(createValidationPipe());
+  conditionalGet(app.getHttpAdapter().getInstance());
   acceptJsonOnly(app.getHttpAdapter().getInstance(), config.http.bodyLimitBytes);
   securityHeaders(app.getHttpAdapter().getInstance(), {
     // The API answers JSON: nothing may run. Only the OpenAPI UI below gets a looser policy.
@@ -101,12 +103,13 @@ export async function createApiApp(
             'content-type',
             'idempotency-key',
             'if-match',
+            'if-none-match',
             'x-min-position',
             'x-correlation-id',
             // An EventSource reconnecting to GET /orders/stream sends it.
             'last-event-id',
           ],
-          exposedHeaders: ['retry-after', 'idempotent-replayed', 'location', 'x-min-position'],
+          exposedHeaders: ['retry-after', 'idempotent-replayed', 'location', 'x-min-position', 'etag'],
           maxAge: 600,
         }
       : { origin: false },

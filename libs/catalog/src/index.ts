@@ -23,6 +23,7 @@ export {
 export { CATEGORY_NAME, normalizeCategory } from './domain/category.js';
 export { type ProductView } from './application/product-view.js';
 export { CatalogProjection, catalogProjectionEvents } from './projections/catalog.projection.js';
+export { CATALOG_CHANNEL } from './projections/catalog-changes.js';
 export { CatalogModule } from './catalog.module.js';
 
 export const catalogEntities = [Product];

@@ -106,6 +106,10 @@ export class AppConfig {
     /** How often a projector looks for orders whose payment is overdue. */
     expiryIntervalMs: number;
   };
+  /** Shared rate-limit counters; url undefined: in-process counters. */
+  readonly redis!: { url: string | undefined; keyPrefix: string; commandTimeoutMs: number };
+  /** The api's in-process product cache (maxEntries 0: off). */
+  readonly catalogCache!: { maxEntries: number; maxBytes: number };
   readonly readYourWritesTimeoutMs!: number;
   readonly commandMaxRetries!: number;
   /** Live order updates over server-sent events. */
@@ -234,6 +238,8 @@ export class AppConfig {
         trustProxy: e.TRUST_PROXY,
       },
       orders: { paymentTimeoutMs: e.ORDER_PAYMENT_TIMEOUT ?? undefined, expiryIntervalMs: e.ORDER_EXPIRY_INTERVAL_MS },
+      redis: { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
+      catalogCache: { maxEntries: e.CATALOG_CACHE_MAX_ENTRIES, maxBytes: e.CATALOG_CACHE_MAX_BYTES },
       readYourWritesTimeoutMs: e.READ_YOUR_WRITES_TIMEOUT_MS,
       commandMaxRetries: e.COMMAND_MAX_RETRIES,
       orderStream: {

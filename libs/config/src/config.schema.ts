@@ -145,6 +145,14 @@ export const environmentSchema = z
     REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
     BODY_LIMIT_BYTES: positiveInt.default(1024 * 1024),
 
+    // Unset: rate-limit counters live in each process (one replica). Set: shared by every replica.
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    REDIS_KEY_PREFIX: z.string().min(1).max(100).default('emporium:'),
+    REDIS_COMMAND_TIMEOUT_MS: positiveInt.max(10_000).default(250),
+    // Per api process; 0 entries turns the catalog cache off.
+    CATALOG_CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).default(10_000),
+    CATALOG_CACHE_MAX_BYTES: positiveInt.default(32 * 1024 * 1024),
+
     READ_YOUR_WRITES_TIMEOUT_MS: positiveInt.max(60000).default(5000),
     COMMAND_MAX_RETRIES: positiveInt.max(50).default(5),
 

@@ -22,6 +22,11 @@ export interface HealthSources {
   outbox: boolean;
   /** More checks of this app, by name (e.g. `webhooks`: endpoints, backlog, disabled ones). */
   checks?: ReadonlyArray<{ name: string; read(): Promise<{ up: boolean; data: Record<string, unknown> }> }>;
+  /**
+   * Dependencies the app works without (degraded): reported with their state, never failing
+   * the report; `degraded: true` in the state says it is running without it.
+   */
+  degradable?: ReadonlyArray<{ check: string; state(): Record<string, unknown> }>;
 }
 
 /** Each check has its own timeout: a hung dependency makes a check fail, never hang the probe. */
@@ -109,6 +114,9 @@ export class HealthChecks {
       checks.push(() => this.deadLetterCheck(p.name));
     }
     for (const extra of this.sources.checks ?? []) checks.push(() => this.guard(extra.name, () => extra.read()));
+    for (const d of this.sources.degradable ?? []) {
+      checks.push(() => Promise.resolve(this.indicator.check(d.check).up(d.state())));
+    }
     return checks;
   }
 

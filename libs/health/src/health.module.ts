@@ -16,7 +16,8 @@ export class HealthModule implements OnApplicationShutdown {
 
   static forRoot(
     sources:
-      { useValue: HealthSources } | { useFactory: (...deps: never[]) => HealthSources; inject: Array<Type<unknown>> },
+      | { useValue: HealthSources }
+      | { useFactory: (...deps: never[]) => HealthSources; inject: Array<Type<unknown> | symbol> },
   ): DynamicModule {
     return {
       module: HealthModule,

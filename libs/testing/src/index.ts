@@ -14,6 +14,7 @@ export {
   ProductBuilder,
   UserBuilder,
 } from './builders.js';
+export { haproxyVersion, localHaproxyConfig, serversUp, startHaproxy } from './haproxy.js';
 export { httpClient, type HttpResponse, type RequestOptions } from './http.js';
 export { compareWithRebuild, unappliedEvents, type RebuildReport } from './rebuild.js';
 export { TEST_SETTINGS } from './isolation.js';

@@ -4,6 +4,7 @@ import pg from 'pg';
 export const SERVICE_URLS = {
   postgres: 'postgresql://postgres@127.0.0.1:5432/postgres',
   amqp: 'amqp://127.0.0.1:5672',
+  redis: 'redis://127.0.0.1:6379',
 };
 
 /**

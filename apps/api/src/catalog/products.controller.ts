@@ -1,4 +1,17 @@
-import { applyDecorators, Body, Controller, Get, Headers, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import {
+  applyDecorators,
+  Body,
+  Controller,
+  Get,
+  Headers,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Res,
+} from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import {
@@ -6,7 +19,6 @@ import {
   ChangePrice,
   CreateProduct,
   Discontinue,
-  GetProduct,
   ListProducts,
   Restock,
   UpdateProduct,
@@ -16,6 +28,9 @@ import { Idempotent } from '../http/idempotency.interceptor.js';
 import { CommandCtx, Public, Roles } from '../auth/auth.decorators.js';
 import { ApiAuthenticated, ApiMinPosition, ApiProblems, NOT_YET_READABLE } from '../http/api-docs.js';
 import { CommandResponse } from '../http/command-response.js';
+import { ApiConditionalGet, CACHE_HEADERS } from '../http/api-caching.js';
+import { cacheHeaders, PUBLIC_CATALOG_CACHING, versionTag } from '../http/conditional-get.js';
+import { CachedProducts } from './cached-products.js';
 import { CommandResultDto } from '../http/common.dto.js';
 import { parseIfMatch, ResourceId } from '../http/params.js';
 import { ReadModel } from '../http/read-your-writes.guard.js';
@@ -53,6 +68,7 @@ export class ProductsController {
   constructor(
     private readonly commands: CommandBus,
     private readonly queries: QueryBus,
+    private readonly products: CachedProducts,
   ) {}
 
   @Post()
@@ -118,9 +134,10 @@ export class ProductsController {
   @Get()
   @ReadModel('catalog', catalogProjectionEvents)
   @ApiMinPosition()
-  @ApiOkResponse({ type: ProductPageDto })
+  @ApiOkResponse({ type: ProductPageDto, headers: CACHE_HEADERS.list })
   @ApiProblems([400, 'invalid filter or cursor'], [503, 'read model behind X-Min-Position'])
-  list(@Query() query: ListProductsQueryDto): Promise<ProductPageDto> {
+  list(@Query() query: ListProductsQueryDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<ProductPageDto> {
+    void reply.header('cache-control', PUBLIC_CATALOG_CACHING).header('vary', 'X-Min-Position');
     const { minPrice, maxPrice, minPriceCents = minPrice, maxPriceCents = maxPrice, ...filter } = query;
     return this.queries.execute(new ListProducts({ ...filter, minPriceCents, maxPriceCents }));
   }
@@ -129,9 +146,16 @@ export class ProductsController {
   @Get(':id')
   @ReadModel('catalog', catalogProjectionEvents)
   @ApiMinPosition()
-  @ApiOkResponse({ type: ProductDto })
+  @ApiOkResponse({ type: ProductDto, headers: CACHE_HEADERS.public })
+  @ApiConditionalGet()
   @ApiProblems([404, NOT_YET_READABLE('product')], [503, 'read model behind X-Min-Position'])
-  get(@Param('id', ResourceId()) id: string): Promise<ProductDto> {
-    return this.queries.execute(new GetProduct(id));
+  async get(
+    @Param('id', ResourceId()) id: string,
+    @Headers('x-min-position') minPosition: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ProductDto> {
+    const product = await this.products.byId(id, minPosition);
+    cacheHeaders(reply, versionTag('p', product.id, product.version), PUBLIC_CATALOG_CACHING, 'X-Min-Position');
+    return product;
   }
 }

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, Post, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Actor, CommandContext } from '@emporium/domain';
@@ -17,7 +18,9 @@ import { Idempotent } from '../http/idempotency.interceptor.js';
 import { CommandCtx, CurrentActor, Roles } from '../auth/auth.decorators.js';
 import { ApiAuthenticated, ApiMinPosition, ApiProblems, NOT_YET_READABLE } from '../http/api-docs.js';
 import { CommandResponse } from '../http/command-response.js';
+import { ApiConditionalGet, CACHE_HEADERS } from '../http/api-caching.js';
 import { CommandResultDto } from '../http/common.dto.js';
+import { cacheHeaders, PRIVATE_REVALIDATE, versionTag } from '../http/conditional-get.js';
 import { ResourceId } from '../http/params.js';
 import { ReadModel } from '../http/read-your-writes.guard.js';
 import {
@@ -93,10 +96,17 @@ export class OrdersController {
   @Get(':id')
   @ReadModel('orders', ordersProjectionEvents)
   @ApiMinPosition()
-  @ApiOkResponse({ type: OrderDto })
+  @ApiOkResponse({ type: OrderDto, headers: CACHE_HEADERS.private })
+  @ApiConditionalGet()
   @ApiProblems([404, NOT_YET_READABLE('order', ' (or not yours)')], [503, 'read model behind X-Min-Position'])
-  get(@Param('id', ResourceId()) id: string, @CurrentActor() actor: Actor): Promise<OrderDto> {
-    return this.queries.execute(new GetOrder(actor, id));
+  async get(
+    @Param('id', ResourceId()) id: string,
+    @CurrentActor() actor: Actor,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<OrderDto> {
+    const order = await this.queries.execute(new GetOrder(actor, id));
+    cacheHeaders(reply, versionTag('o', order.id, order.version), PRIVATE_REVALIDATE);
+    return order;
   }
 }
 

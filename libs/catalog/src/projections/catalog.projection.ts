@@ -3,6 +3,7 @@ import { sql, type AliasedExpression } from 'kysely';
 import { CatalogEvents, type DomainEvent } from '@emporium/contracts';
 import type { ReadDb } from '@emporium/database';
 import { byAggregate, recordset, type Projection } from '@emporium/projections';
+import { notifyCatalogChanged } from './catalog-changes.js';
 
 export const catalogProjectionEvents = Object.values(CatalogEvents);
 type CatalogEvent = DomainEvent<(typeof catalogProjectionEvents)[number]>;
@@ -115,6 +116,12 @@ export class CatalogProjection implements Projection<CatalogEvent['type']> {
         throw new Error(`catalog rows are missing for ${changed.length - updated} product(s)`);
       }
     }
+
+    // Cache invalidation for the api replicas: delivered only if this transaction commits.
+    await notifyCatalogChanged(
+      [...created, ...changed].map((row) => row.id),
+      db,
+    );
   }
 
   /**
