@@ -155,6 +155,10 @@ describe('operations CLI', () => {
           if (response.status !== 200) failures.push(response.status);
         }
       })();
+      // A subscription without a read model (webhooks) is refused by name, before anything starts.
+      await expect(cli('projections', 'rebuild', 'webhooks')).rejects.toMatchObject({
+        stderr: expect.stringMatching(/"webhooks" has no read model to rebuild: one of catalog, orders, sales/),
+      });
       const output = await cli('projections', 'rebuild', 'catalog');
       answering = false;
       await reader;

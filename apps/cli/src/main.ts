@@ -69,7 +69,11 @@ projectionsCommand
   .description('rebuild a projection from event_log beside the live one, then swap (queries keep answering)')
   .argument('<projection>')
   .action(async (name: string) => {
-    operations.projection(name); // validates the name
+    const rebuildable = createProjections().map((p) => p.name);
+    if (!rebuildable.includes(name)) {
+      // Other subscriptions (webhooks) keep no read model: there is nothing to rebuild.
+      throw new Error(`"${name}" has no read model to rebuild: one of ${rebuildable.join(', ')}`);
+    }
     const orm = await MikroORM.init(createOrmOptions(config, allEntities, 'emporium-cli'));
     const runner = new ProjectionRunner(orm, createProjections());
     const started = Date.now();
