@@ -49,6 +49,10 @@ try {
 const log = (line: string): void => console.log(`${new Date().toISOString()} ${line}`);
 const operations = new Operations(config, deliverySubscriptions, log);
 
+/** A command's rows: JSON for scripts (`--json`), an aligned table for people. */
+const print = (rows: readonly object[], options: { json?: boolean }): void =>
+  console.log(options.json ? JSON.stringify(rows) : formatTable(rows));
+
 const program = new Command('emporium')
   .description('Operate Emporium: projections, dead letters and webhooks')
   .showHelpAfterError();
@@ -60,8 +64,7 @@ projectionsCommand
   .option('--json', 'machine-readable output')
   .action(async (options: { json?: boolean }) => {
     const rows = await operations.status();
-    if (options.json) console.log(JSON.stringify(rows));
-    else console.log(formatTable(rows));
+    print(rows, options);
   });
 
 projectionsCommand
@@ -109,9 +112,10 @@ dlq
   .option('--json', 'machine-readable output')
   .action(async (projection: string, options: { json?: boolean }) => {
     const letters = await operations.list(projection);
-    if (options.json)
-      console.log(JSON.stringify(letters.map(({ body: _body, headers: _headers, ...summary }) => summary)));
-    else console.log(formatTable(letters.map(({ body: _body, headers: _headers, ...summary }) => summary)));
+    print(
+      letters.map(({ body: _body, headers: _headers, ...summary }) => summary),
+      options,
+    );
   });
 dlq
   .command('show')
@@ -164,8 +168,7 @@ webhooks
   .option('--json', 'machine-readable output')
   .action(async (options: { json?: boolean }) => {
     const rows = await withWebhooks((w) => w.endpoints());
-    if (options.json) console.log(JSON.stringify(rows));
-    else console.log(formatTable(rows));
+    print(rows, options);
   });
 webhooks
   .command('dead')
@@ -174,8 +177,7 @@ webhooks
   .option('--json', 'machine-readable output')
   .action(async (id: string, options: { json?: boolean }) => {
     const rows = await withWebhooks((w) => w.dead(id));
-    if (options.json) console.log(JSON.stringify(rows));
-    else console.log(formatTable(rows));
+    print(rows, options);
   });
 webhooks
   .command('replay')

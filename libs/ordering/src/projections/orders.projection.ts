@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { OrderingEvents, type DomainEvent } from '@emporium/contracts';
 import type { OrderLineRow, OrderStatusColumn, OrderTimelineRow, ReadDb } from '@emporium/database';
 import { byAggregate, recordset, type Projection } from '@emporium/projections';
+// The same columns the order queries read: a projection row is written whole.
+import { ORDER_COLUMNS } from '../application/order-view.js';
 
 export const ordersProjectionEvents = Object.values(OrderingEvents);
 type OrderEvent = DomainEvent<(typeof ordersProjectionEvents)[number]>;
@@ -40,18 +42,6 @@ const PLACED = {
   currency: 'text',
   placed_at: 'timestamptz',
 } as const;
-const ORDER_COLUMNS = [
-  'id',
-  'customer_id',
-  'status',
-  'lines',
-  'total_cents',
-  'currency',
-  'placed_at',
-  'updated_at',
-  'timeline',
-  'version',
-] as const;
 
 /** Order history: one row per order with its lines and a status timeline. */
 @Injectable()
