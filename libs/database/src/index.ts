@@ -10,3 +10,5 @@ export {
 } from './embedded-database.js';
 export { readDb, type ReadDb } from './read-db.js';
 export * from './read-models.js';
+export { RoundTripSavingClient, withCommit } from './round-trip-client.js';
+export { statementEvent, withStatementsAsEvents } from './statement-events.js';

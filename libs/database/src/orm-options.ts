@@ -3,6 +3,8 @@ import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { requireDatabaseUrl, type AppConfig } from '@emporium/config';
 import { migrationsList } from './migrations/index.js';
+import { RoundTripSavingClient } from './round-trip-client.js';
+import { statementEvent } from './statement-events.js';
 
 export type EntityClass = abstract new (...args: never[]) => object;
 
@@ -38,6 +40,8 @@ export function createOrmOptions(
     extensions: [Migrator],
     pool: { min: 0, max: db.poolMax, idleTimeoutMillis: 30_000 },
     driverOptions: {
+      // Serving processes save two round trips per write transaction (round-trip-client.ts).
+      ...(purpose === 'serve' ? { Client: RoundTripSavingClient } : {}),
       application_name: applicationName,
       connectionTimeoutMillis: db.connectTimeoutMs,
       keepAlive: true,
@@ -69,6 +73,11 @@ export function createOrmOptions(
     },
     // Nothing is written to disk at run time (containers run with a read-only root filesystem).
     metadataCache: { enabled: false },
+    // Statements of a transaction traced as one span become its events (statement-events.ts).
+    onQuery: (sql) => {
+      statementEvent(sql);
+      return sql;
+    },
     debug: false,
   });
 }
