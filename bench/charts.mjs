@@ -59,6 +59,7 @@ export function chartSpecs(results) {
       r.pipelineAtHigh?.orders,
       r.pipelineAtHigh && { p50Ms: maxOf(r.pipelineAtHigh.lag, 'p50Ms'), p99Ms: maxOf(r.pipelineAtHigh.lag, 'p99Ms') },
     ],
+    [r.placeOrderAt300, r.projectionLagAt300],
     [r.placeOrderAt600, r.projectionLagAt600],
   ].filter(([run]) => run?.offeredPerSecond);
   const orderSeries = (key, index) =>
@@ -88,6 +89,7 @@ export function chartSpecs(results) {
     { label: 'api, category + price query', value: r.categoryPrice?.requestsPerSecond },
   ];
   const orderBars = [
+    { label: 'bare Fastify + pg (write reference)', value: r.writeReference?.reference, reference: true },
     { label: 'closed loop, as fast as answered', value: r.placeOrderMax?.requestsPerSecond },
     {
       label: `answered at ${r.pipelineAtHigh?.rate ?? '–'}/s offered`,

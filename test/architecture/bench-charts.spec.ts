@@ -42,11 +42,14 @@ const results = {
     productByIdAt3000: { offeredPerSecond: 3000, p50Ms: 45, p99Ms: 800 },
     categoryPrice: { requestsPerSecond: 2100 },
     placeOrderMax: { requestsPerSecond: 150 },
+    writeReference: { reference: 1400, api: 150, ratio: 0.11 },
     placeOrderWithinCapacity: { offeredPerSecond: 70, p50Ms: 6, p99Ms: 32 },
     projectionLagWithinCapacity: { p50Ms: 7, p99Ms: 23 },
     pipelineAt100: pipeline(100, 2.4),
     pipelineAtHigh: pipeline(300, 0.8),
     pipelineBacklog: { cpuMsPerOrder: { projector: 0.65 } },
+    placeOrderAt300: { offeredPerSecond: 300, p50Ms: 900, p99Ms: 2500 },
+    projectionLagAt300: { p50Ms: 60, p99Ms: 180 },
     placeOrderAt600: { offeredPerSecond: 600, p50Ms: 4000, p99Ms: 9000 },
     projectionLagAt600: { p50Ms: 140, p99Ms: 390 },
     pipelineFloor: { msPerOrder: 0.6 },
@@ -77,13 +80,14 @@ describe('benchmark charts (bench/charts.mjs)', () => {
     expect(series(charts.reads, 'api p99')).toContain('api p99: 800 ms at 3,000');
     expect(series(charts.reads, 'bare Fastify\\+pg p99').match(/<circle/g)).toHaveLength(2);
 
-    // Orders: p50/p99 and lag at 70, 100, 300 and 600 offered, and the closed-loop capacity.
-    expect(series(charts.orders, 'order p99').match(/<circle/g)).toHaveLength(4);
+    // Orders: p50/p99 and lag at 70, 100, 300 (the pipeline run and the fixed-rate one) and 600
+    // offered, and the closed-loop capacity.
+    expect(series(charts.orders, 'order p99').match(/<circle/g)).toHaveLength(5);
     expect(series(charts.orders, 'lag p99')).toContain('lag p99: 31 ms at 100');
     expect(charts.orders).toContain('closed-loop max 150/s');
 
-    // Throughput: every variant against the bare reference, drawn as references (grey).
-    expect(charts.throughput.match(/<rect class="bar"/g)).toHaveLength(5 + 2 + 4);
+    // Throughput: every variant against the bare references (read, write, floor), drawn grey.
+    expect(charts.throughput.match(/<rect class="bar"/g)).toHaveLength(5 + 3 + 4);
     for (const label of [
       '9,000 req/s',
       '4,500 req/s',
@@ -91,15 +95,25 @@ describe('benchmark charts (bench/charts.mjs)', () => {
       '3,000 req/s',
       '2,100 req/s',
       '150 orders/s',
+      '1,400 orders/s',
       '0.6 ms',
     ])
       expect(charts.throughput).toContain(label);
-    expect(charts.throughput.match(/fill="#9e9e9e"/g)).toHaveLength(2);
+    expect(charts.throughput.match(/fill="#9e9e9e"/g)).toHaveLength(3);
     expect(charts.throughput).toContain('Test CPU &amp; Co');
   });
 
   it('draws an older results file, leaving out the figures it does not have', () => {
-    const { pipelineAt100: _a, pipelineAtHigh: _b, pipelineBacklog: _c, pipelineFloor: _d, ...older } = results.runs;
+    const {
+      pipelineAt100: _a,
+      pipelineAtHigh: _b,
+      pipelineBacklog: _c,
+      pipelineFloor: _d,
+      writeReference: _e,
+      placeOrderAt300: _f,
+      projectionLagAt300: _g,
+      ...older
+    } = results.runs;
     const charts = draw({ ...results, runs: { ...older, productById: { reference: 9000, api: 3000 } } });
     for (const svg of Object.values(charts)) expect(wellFormedSvg(svg)).toEqual([]);
     expect(charts.throughput).not.toContain('Projector CPU');
