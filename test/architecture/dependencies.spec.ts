@@ -18,7 +18,7 @@ const ALLOWED: Record<string, string[]> = {
   catalog: ['config', 'contracts', 'database', 'domain', 'projections', 'telemetry'],
   ordering: ['config', 'contracts', 'database', 'domain', 'projections', 'catalog', 'telemetry'],
   health: ['config', 'messaging', 'projections', 'telemetry'],
-  webhooks: ['config', 'contracts', 'database', 'domain', 'messaging', 'telemetry'],
+  webhooks: ['config', 'contracts', 'database', 'domain', 'messaging', 'projections', 'telemetry'],
   composition: ['domain', 'projections', 'identity', 'catalog', 'ordering', 'webhooks'],
   testing: [
     'config',

@@ -6,6 +6,7 @@
  */
 export { byAggregate, type Projection, type ProjectionSubscription } from './projection.js';
 export { recordset } from './recordset.js';
+export { GroupCommit } from './group-commit.js';
 export { ProjectionRunner, PROJECTIONS, MAX_APPLY_BATCH, type ApplyOutcome } from './projection-runner.js';
 export { ProjectionProgress, type PositionState } from './projection-progress.js';
 export { ProjectionRebuild, type RebuildProgress } from './projection-rebuild.js';
