@@ -124,7 +124,18 @@ describe('observability', () => {
         ),
       'command span': (spans) =>
         spans.some((s) => s.name === 'command PlaceOrder' && attribute(s, 'emporium.aggregate.id') === order.body.id),
-      'pg span': (spans) => spans.some((s) => s.service === 'emporium-api' && s.name.startsWith('pg.query')),
+      // The command's transaction is its span, with an event per round trip instead of a span per statement.
+      'command statements as span events': (spans) =>
+        spans.some(
+          (s) =>
+            s.name === 'command PlaceOrder' &&
+            // The locking read, then one round trip with the rows, the events and the commit.
+            ['sql select products', 'sql insert orders; update products; insert event_log; commit'].every((step) =>
+              s.events?.some((e) => e.name === step),
+            ),
+        ),
+      'no span per SQL statement in the command': (spans) =>
+        !spans.some((s) => s.service === 'emporium-api' && s.name.startsWith('pg.query')),
       'rabbitmq publish span': (spans) =>
         spans.some((s) => s.service === 'emporium-api' && s.kind === 4 && /publish/.test(s.name)),
       'consumer span of the delivery, with the messaging attributes': (spans) =>

@@ -12,12 +12,16 @@ export function withStatementsAsEvents<T>(work: () => Promise<T>): Promise<T> {
   return context.with(suppressTracing(context.active()), work);
 }
 
-/** One event on the active span for a statement sent inside `withStatementsAsEvents`. */
+/**
+ * One event on the active span per round trip sent inside `withStatementsAsEvents`, named after
+ * the statements it carries ("sql insert orders; update products; insert event_log; commit").
+ * MikroORM calls this before it inlines the values, so `;` only ever separates statements.
+ */
 export function statementEvent(sql: string): void {
   const active = context.active();
   if (!isTracingSuppressed(active)) return;
   const span = trace.getSpan(active);
-  if (span?.isRecording()) span.addEvent(`sql ${summary(sql)}`);
+  if (span?.isRecording()) span.addEvent(`sql ${sql.split(';').map(summary).join('; ')}`);
 }
 
 const VERB = /^\s*(?:begin;\s*)?(?:with\s+(\w+)\s+as\s*\(\s*)?(select|insert\s+into|update|delete\s+from)\b/i;

@@ -9,7 +9,7 @@ import {
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { once } from 'node:events';
 import pg from 'pg';
-import { context, trace } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { AppConfig, requireAmqpUrl, requireDatabaseUrl } from '@emporium/config';
 import { contextFrom, relayPublished, SpanKind, withSpan } from '@emporium/telemetry';
 import { eventLogCommits, EVENT_ROW_COLUMNS, toEnvelope, type EventRow } from '@emporium/domain';
@@ -103,7 +103,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     this.sweepTimer = setInterval(() => this.pump.tick(), this.config.relay.sweepIntervalMs);
     this.sweepTimer.unref();
     // Commits in this process wake it at once (the embedded database delivers no NOTIFY).
-    this.unsubscribe = eventLogCommits.subscribe(() => this.pump.tick());
+    // The wake-up comes from inside a request: the run is the relay's own (its batch span starts
+    // a trace of its own, linked to the requests), not part of that request's trace.
+    this.unsubscribe = eventLogCommits.subscribe(() => context.with(ROOT_CONTEXT, () => this.pump.tick()));
     this.pump.tick();
   }
 
