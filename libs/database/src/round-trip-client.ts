@@ -26,15 +26,18 @@ export class RoundTripSavingClient extends pg.Client {
   /** The last statement sent carried the transaction's `commit`. */
   #committed = false;
 
-  override query(...args: unknown[]): never {
-    return this.#route(args) as never;
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    // Every one of pg's call forms goes through #route, which keeps their types.
+    this.query = ((...args: unknown[]) => this.#route(args)) as pg.Client['query'];
   }
 
   #route(args: unknown[]): unknown {
     const [config, values, callback] = args;
     const text = typeof config === 'string' ? config : undefined;
     const simple = text !== undefined && typeof values !== 'function' && callback === undefined && isEmpty(values);
-    const send = (...a: unknown[]): unknown => (super.query as (...q: unknown[]) => unknown).apply(this, a);
+    const send = (...a: unknown[]): unknown =>
+      (pg.Client.prototype.query as (...q: unknown[]) => unknown).apply(this, a);
     if (!simple) {
       if (!this.#heldBegin) return send(...args);
       this.#heldBegin = false;
