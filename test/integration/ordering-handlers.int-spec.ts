@@ -470,6 +470,61 @@ describe('ordering command handlers (real PostgreSQL)', () => {
       expect(changed.version).toBe(4);
     });
 
+    it('runs a command again when another changed the same version first (event_log keeps the streams apart)', async () => {
+      const [mug] = await products(aProduct().withStock(5));
+      let attempts = 0;
+      let loaded!: () => void;
+      const firstLoaded = new Promise<void>((resolve) => (loaded = resolve));
+      let release!: () => void;
+      const secondDone = new Promise<void>((resolve) => (release = resolve));
+      // The first command reads version 1 without a lock and waits while a second one commits
+      // version 2; its write then meets version 2 in event_log, rolls back and runs again.
+      const first = uow.execute(CommandContext.system(), async (em) => {
+        attempts += 1;
+        const product = await em.findOneOrFail(Product, { id: mug.id });
+        if (attempts === 1) {
+          loaded();
+          await secondDone;
+        }
+        product.restock(1);
+        return product;
+      });
+      await firstLoaded;
+      await uow.execute(CommandContext.system(), async (em) => {
+        const product = await em.findOneOrFail(Product, { id: mug.id });
+        product.restock(10);
+        return product;
+      });
+      release();
+      expect((await first).version).toBe(3);
+      expect(attempts).toBe(2);
+      expect(await stockOf(mug.id)).toEqual({ stock: 16, stream_version: 3 });
+      expect((await events(mug.id)).map((e) => [e.type, e.aggregate_version])).toEqual([
+        [CatalogEvents.ProductCreated, 1],
+        [CatalogEvents.Restocked, 2],
+        [CatalogEvents.Restocked, 3],
+      ]);
+    });
+
+    it('refuses a command that changes an aggregate without recording an event, writing nothing', async () => {
+      const [mug, cup] = await products(aProduct().withStock(5), aProduct().withStock(5));
+      await refusedWithoutChanges(
+        () =>
+          uow.execute(CommandContext.system(), async (em) => {
+            const [a, b] = await Promise.all([
+              em.findOneOrFail(Product, { id: mug.id }),
+              em.findOneOrFail(Product, { id: cup.id }),
+            ]);
+            a.restock(1);
+            Object.assign(b, { stock: 9 }); // a change no event tells of
+            return a;
+          }),
+        new Error('Product changed without recording an event'),
+      );
+      expect(await stockOf(mug.id)).toEqual({ stock: 5, stream_version: 1 });
+      expect(await stockOf(cup.id)).toEqual({ stock: 5, stream_version: 1 });
+    });
+
     it('refuses a writer that loaded an older version (the stream version is the optimistic lock)', async () => {
       const [mug] = await products(aProduct());
       const em = app.get(MikroORM).em.fork();

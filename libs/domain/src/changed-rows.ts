@@ -36,11 +36,16 @@ export function changedRows(em: EntityManager): ChangedRows {
   };
   for (const change of uow.getChangeSets()) {
     const { meta, entity } = change;
+    // Relations and embeddables would need their own statements: refuse rather than drop them.
+    const unsupported = meta.props.find((p) => p.kind !== ReferenceKind.SCALAR && p.persist !== false);
+    if (unsupported) {
+      throw new Error(
+        `the unit of work writes scalar properties only: ${meta.className}.${unsupported.name} is ${unsupported.kind}`,
+      );
+    }
     const table = quote(meta.tableName);
     if (change.type === ChangeSetType.CREATE) {
-      const props = meta.props.filter(
-        (p) => p.kind === ReferenceKind.SCALAR && p.persist !== false && !p.formula && entity[p.name] !== undefined,
-      );
+      const props = meta.props.filter((p) => p.persist !== false && !p.formula && entity[p.name] !== undefined);
       out.statements.push(
         `insert into ${table} (${props.map((p) => quote(p.fieldNames[0])).join(', ')}) values (${props.map(() => '?').join(', ')})`,
       );
