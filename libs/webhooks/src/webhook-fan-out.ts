@@ -29,7 +29,14 @@ export class WebhookFanOut {
     MAX_APPLY_BATCH,
     async (events) => {
       const results = await this.fanOut(events);
-      return events.map((event) => ({ status: 'fulfilled', value: results.get(event.id) ?? UNSTORED }));
+      // A redelivery in the same batch is a duplicate of the first copy.
+      const seen = new Set<string>();
+      return events.map((event) => {
+        const result = results.get(event.id) ?? UNSTORED;
+        const first = !seen.has(event.id);
+        seen.add(event.id);
+        return { status: 'fulfilled', value: first ? result : { ...result, recorded: false, fanned: 0 } };
+      });
     },
     async (event) => (await this.fanOut([event])).get(event.id) ?? UNSTORED,
   );
