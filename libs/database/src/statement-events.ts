@@ -2,7 +2,8 @@ import { context, trace } from '@opentelemetry/api';
 import { isTracingSuppressed, suppressTracing } from '@opentelemetry/core';
 
 /**
- * Runs a transaction traced as the active span (a command's) instead of a span per statement:
+ * Runs a transaction traced as the active span (a command's, a delivery's or a batch's) instead
+ * of a span per statement:
  * the SQL spans of `pg` are suppressed inside it, and MikroORM's statements become events of
  * that span (`statementEvent`, installed as the ORM's `onQuery` hook), so Jaeger still shows
  * when each statement started and the gaps between them. A span per statement cost more than

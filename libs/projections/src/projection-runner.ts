@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { context, trace, type Span } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
+import { trace, type Span } from '@opentelemetry/api';
 import { sql, type KyselyPlugin } from 'kysely';
 import { parseEvent, PoisonMessageError, type DomainEvent, type EventEnvelope } from '@emporium/contracts';
 import { EVENT_ROW_COLUMNS, toEnvelope, type EventRow } from '@emporium/domain';
-import { isDatabaseUnavailable, type ReadDb } from '@emporium/database';
+import { isDatabaseUnavailable, withStatementsAsEvents, type ReadDb } from '@emporium/database';
 import { projectionBatchSize, projectionStatements, SpanKind, withSpan } from '@emporium/telemetry';
 import type { Db, Projection } from './projection.js';
 import { GroupCommit } from './group-commit.js';
@@ -122,7 +121,7 @@ export class ProjectionRunner {
     const span = trace.getActiveSpan();
     span?.addEvent('begin');
     const counter = { statements: 2 }; // BEGIN and COMMIT
-    const outcomes = await context.with(suppressTracing(context.active()), () =>
+    const outcomes = await withStatementsAsEvents(() =>
       // A plain Kysely transaction on the ORM's pool: the runner writes no entities, so it skips
       // the unit of work's fork and bookkeeping.
       this.kysely()

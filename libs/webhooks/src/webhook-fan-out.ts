@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { context, trace } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
+import { trace } from '@opentelemetry/api';
 import { sql } from 'kysely';
 import { PoisonMessageError, type EventEnvelope } from '@emporium/contracts';
+import { withStatementsAsEvents } from '@emporium/database';
 import { GroupCommit, MAX_APPLY_BATCH } from '@emporium/projections';
 import { WebhookDeliverer } from './webhook-deliverer.js';
 import { webhookSubscription } from './webhook-events.js';
@@ -57,7 +57,7 @@ export class WebhookFanOut {
 
   private async fanOut(events: readonly EventEnvelope[]): Promise<Map<string, FanOut>> {
     const ids = events.map((e) => e.id);
-    const { rows } = await context.with(suppressTracing(context.active()), () =>
+    const { rows } = await withStatementsAsEvents(() =>
       sql<{ id: string; recorded: boolean; fanned: number }>`
         with stored as (select id, position, type from event_log where id = any(${ids}::uuid[])),
         inbox as (
